@@ -1,0 +1,335 @@
+// Store: the wide-column model on RocksDB.
+//
+//   dataset  -> a RocksDB column family (the "default" family holds metadata)
+//   row      -> a contiguous key range inside it
+//   column   -> a contiguous sub-range of the row
+//   version  -> one key (row, column, inverted ts) holding the cell's bytes
+//
+// See key_codec.h for the byte layout and names.h for what a name may be.
+//
+// Versions. A column's versions are ordered newest first. A write with
+// kServerTimestamp gets max(now, latest + 1), so versions of one column never
+// collide; a write with an explicit timestamp stores or replaces exactly that
+// version (backfill, restore).
+//
+// Policies. Per dataset, `max_versions` (0 = unlimited) and `ttl_seconds`
+// (0 = forever). A version is visible when it is among the newest
+// max_versions of its column and `ts + ttl > now`. Reads skip invisible
+// versions at once; the compaction filter removes them physically. As in
+// HBase, a surplus version may be removed at any time, so deleting newer
+// versions does not reliably bring it back.
+//
+// Metadata. Datasets, rows and columns carry Attrs (mode, owner, times).
+// Rows and columns written without attrs have none stored; readers supply
+// defaults. A row exists while it has a meta record or a visible cell; a
+// column exists while it has a visible version.
+//
+// Consistency. Every read call sees one consistent view (one RocksDB
+// iterator, hence one implicit snapshot). Every write call is one atomic
+// RocksDB WriteBatch, across datasets when it spans several.
+//
+// Thread-safety: all methods may be called concurrently. Writes to one column
+// (and row-wide operations against writes inside the row) are serialised by
+// an internal lock table, which makes "latest + 1" race-free.
+#ifndef ROWFS_STORE_H_
+#define ROWFS_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rowfs/status.h"
+#include "rowfs/store_options.h"
+
+namespace rocksdb {
+class DB;
+}
+
+namespace rowfs {
+
+// "Assign the timestamp at write time."
+inline constexpr uint64_t kServerTimestamp = UINT64_MAX;
+
+// Ownership, permissions and (for directories) modification time.
+struct Attrs {
+  uint32_t mode = 0;       // permission bits (07777); the type is implied
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint64_t mtime_ms = 0;   // datasets and rows only; a column's is its ts
+  bool operator==(const Attrs&) const = default;
+};
+
+struct Policy {
+  uint64_t max_versions = 0;  // 0 = unlimited
+  uint64_t ttl_seconds = 0;   // 0 = never expire
+  bool operator==(const Policy&) const = default;
+};
+
+struct DatasetInfo {
+  std::string name;
+  Attrs attrs;
+  Policy policy;
+};
+
+struct RowInfo {
+  std::string name;
+  std::optional<Attrs> attrs;  // set when the row has a meta record
+};
+
+struct VersionInfo {
+  uint64_t ts = 0;
+  uint64_t size = 0;
+};
+
+struct ColumnInfo {
+  std::string name;
+  std::optional<Attrs> attrs;         // set when the column has a meta record
+  std::vector<VersionInfo> versions;  // visible versions, newest first
+};
+
+struct Version {
+  uint64_t ts = 0;
+  std::string value;
+};
+
+// Names one column, or one version of it when `ts` is set.
+struct CellRef {
+  std::string_view dataset;
+  std::string_view row;
+  std::string_view column;
+  std::optional<uint64_t> ts;
+};
+
+// Selects versions of one column: newest first, at most `limit` (0 = all),
+// with min_ts <= ts <= max_ts (both bounds inclusive).
+struct VersionQuery {
+  size_t limit = 0;
+  uint64_t min_ts = 0;
+  uint64_t max_ts = UINT64_MAX;
+};
+
+struct WriteOptions {
+  bool sync = false;  // sync the WAL before returning (fsync semantics)
+};
+
+// A set of mutations applied atomically by Store::Write, in order.
+// Not thread-safe; owns copies of every name and value.
+class Batch {
+ public:
+  // Stores `value` as a version of the column; `ts` = kServerTimestamp
+  // assigns max(now, latest + 1). With `attrs`, the column's meta record is
+  // written too (creating a column with an owner and mode).
+  void Put(std::string_view dataset, std::string_view row,
+           std::string_view column, std::string_view value,
+           uint64_t ts = kServerTimestamp, const Attrs* attrs = nullptr);
+  // Removes one version; absent versions are ignored.
+  void DeleteVersion(std::string_view dataset, std::string_view row,
+                     std::string_view column, uint64_t ts);
+  // Removes a column: every version and its meta record.
+  void DeleteColumn(std::string_view dataset, std::string_view row,
+                    std::string_view column);
+  // Removes a row: every cell and meta record in it.
+  void DeleteRow(std::string_view dataset, std::string_view row);
+
+  size_t size() const { return ops_.size(); }
+  bool empty() const { return ops_.empty(); }
+
+ private:
+  friend class Store;
+  enum class OpType { kPut, kDeleteVersion, kDeleteColumn, kDeleteRow };
+  struct Op {
+    OpType type;
+    std::string dataset, row, column, value;
+    uint64_t ts = kServerTimestamp;
+    std::optional<Attrs> attrs;
+  };
+  std::vector<Op> ops_;
+};
+
+// A forward cursor over the visible rows of one dataset, in key order.
+// Holds one RocksDB iterator (one consistent view) and O(1) memory.
+// Not thread-safe; must not outlive its Store.
+class RowCursor {
+ public:
+  virtual ~RowCursor() = default;
+  // Fills *row with the next row and returns true, or returns false at the
+  // end or on error (then status() says which).
+  virtual bool Next(RowInfo* row) = 0;
+  virtual Status status() const = 0;
+};
+
+enum class MoveMode {
+  kReplace,    // rename(2): an existing target gets the source as a new
+               // version (columns) or must be empty (rows)
+  kNoReplace,  // RENAME_NOREPLACE: AlreadyExists when the target exists
+  kExchange,   // RENAME_EXCHANGE: both exist; their contents swap
+};
+
+class Store {
+ public:
+  // Opens (creating when allowed and missing) the database at `path` with
+  // every column family it has. On success *store is set; on failure it is
+  // left unchanged. Busy when another process holds the database.
+  static Status Open(const StoreOptions& options, const std::string& path,
+                     std::unique_ptr<Store>* store);
+
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  // Syncs the WAL and closes the database.
+  ~Store();
+
+  const std::string& path() const;
+  bool read_only() const;
+  const StoreOptions& options() const;
+
+  // ---- Datasets ----
+  // AlreadyExists, InvalidArgument/NameTooLong for bad names.
+  Status CreateDataset(std::string_view name, const Attrs& attrs);
+  // Drops the dataset. NotEmpty while it has a visible row (unless `force`).
+  Status DropDataset(std::string_view name, bool force = false);
+  // Every dataset, sorted by name.
+  std::vector<DatasetInfo> ListDatasets() const;
+  Status GetDataset(std::string_view name, DatasetInfo* info) const;
+  Status SetDatasetAttrs(std::string_view name, const Attrs& attrs);
+  Status SetDatasetPolicy(std::string_view name, const Policy& policy);
+
+  // The mount root's attributes. NotFound until first set.
+  Status GetRootAttrs(Attrs* attrs) const;
+  Status SetRootAttrs(const Attrs& attrs);
+
+  // ---- Writes ----
+  // Applies the batch atomically. On success, *timestamps (when not null)
+  // receives the timestamp of each Put, in batch order. Validates every name
+  // first (InvalidArgument/NameTooLong/NotFound for a missing dataset) and
+  // writes nothing when any is bad.
+  Status Write(const Batch& batch, const WriteOptions& options = {},
+               std::vector<uint64_t>* timestamps = nullptr);
+  // One Put as its own batch. *ts_out (when not null) gets its timestamp.
+  Status Put(std::string_view dataset, std::string_view row,
+             std::string_view column, std::string_view value,
+             uint64_t ts = kServerTimestamp, uint64_t* ts_out = nullptr,
+             const WriteOptions& options = {});
+
+  // Creates an empty row holding only its meta record. AlreadyExists.
+  Status CreateRow(std::string_view dataset, std::string_view row,
+                   const Attrs& attrs);
+  // Writes the row's meta record (chmod/chown/utimens of a row).
+  Status SetRowAttrs(std::string_view dataset, std::string_view row,
+                     const Attrs& attrs);
+  // Writes the column's meta record. NotFound when the column does not exist.
+  Status SetColumnAttrs(std::string_view dataset, std::string_view row,
+                        std::string_view column, const Attrs& attrs);
+
+  // Each NotFound when the target does not exist.
+  Status DeleteVersion(std::string_view dataset, std::string_view row,
+                       std::string_view column, uint64_t ts);
+  Status DeleteColumn(std::string_view dataset, std::string_view row,
+                      std::string_view column);
+  // With `only_if_empty`, NotEmpty while the row has a visible column.
+  Status DeleteRow(std::string_view dataset, std::string_view row,
+                   bool only_if_empty);
+
+  // Moves the version `from` (the latest when unset) to timestamp `to`
+  // (utimens). A no-op when it is already there; when another version with
+  // identical bytes sits at `to`, `from` is simply dropped; a different one
+  Status Restamp(std::string_view dataset, std::string_view row,
+                 std::string_view column, std::optional<uint64_t> from,
+                 uint64_t to);
+
+  // Renames a column or one version (src.ts set) to a column or a version.
+  //  * target column missing: src's versions move there keeping their
+  //    timestamps (all of them for a column, the one for a version);
+  //  * target column present: src's content (its latest for a column)
+  //    becomes a new version of the target at max(src ts, target latest + 1),
+  //    or nothing is added when the target already holds identical bytes at
+  //    src's timestamp; the target's history is kept;
+  //  * target is a version: src's content is stored as exactly that version;
+  //  * kNoReplace: AlreadyExists when the target exists;
+  //  * kExchange: both must exist and be of the same kind (two columns: their
+  //    histories swap; two versions: their bytes swap), else InvalidArgument.
+  // src is removed (except for kExchange). src == dst is a no-op. One atomic
+  // batch, across rows and datasets.
+  Status MoveColumn(const CellRef& src, const CellRef& dst, MoveMode mode);
+
+  // Renames a row, to another name and/or dataset, moving every key. The
+  // target must not exist or must be empty (its meta record is replaced);
+  // otherwise NotEmpty. kNoReplace: AlreadyExists when the target exists.
+  // kExchange swaps two existing rows.
+  Status MoveRow(std::string_view src_dataset, std::string_view src_row,
+                 std::string_view dst_dataset, std::string_view dst_row,
+                 MoveMode mode);
+
+  // ---- Reads ----
+  // The latest visible version. NotFound when the column has none.
+  Status GetLatest(std::string_view dataset, std::string_view row,
+                   std::string_view column, Version* version) const;
+  // The bytes of one visible version. NotFound when there is none at `ts`.
+  Status GetVersion(std::string_view dataset, std::string_view row,
+                    std::string_view column, uint64_t ts,
+                    std::string* value) const;
+  // Visible versions selected by `query`, with their bytes. OK with an empty
+  // result when nothing matches.
+  Status ListVersions(std::string_view dataset, std::string_view row,
+                      std::string_view column, const VersionQuery& query,
+                      std::vector<Version>* versions) const;
+
+  // A column's attrs and its newest visible versions (sizes only), at most
+  // `max_versions` of them (0 = all). NotFound when it has none.
+  Status StatColumn(std::string_view dataset, std::string_view row,
+                    std::string_view column, ColumnInfo* info,
+                    size_t max_versions = 1) const;
+  // One visible version's size, plus the column's attrs, in info->versions[0].
+  Status StatVersion(std::string_view dataset, std::string_view row,
+                     std::string_view column, uint64_t ts,
+                     ColumnInfo* info) const;
+  // The row's attrs. NotFound when the row does not exist.
+  Status StatRow(std::string_view dataset, std::string_view row,
+                 RowInfo* info) const;
+  // Every column of the row that has a visible version, in key order, each
+  // with its visible versions (sizes only). NotFound when the row does not
+  // exist.
+  Status ListColumns(std::string_view dataset, std::string_view row,
+                     std::vector<ColumnInfo>* columns) const;
+
+  // A cursor over the dataset's rows strictly after `start_after` (from the
+  // first row when empty). Finds each row with one seek past the previous
+  // one; never visits every cell. On error returns null and sets *status.
+  std::unique_ptr<RowCursor> NewRowCursor(std::string_view dataset,
+                                          std::string_view start_after,
+                                          Status* status) const;
+  // A page of up to `limit` rows after `start_after`; *next_start_after is
+  // the value to pass for the next page, or empty at the end.
+  Status ListRows(std::string_view dataset, std::string_view start_after,
+                  size_t limit, std::vector<RowInfo>* rows,
+                  std::string* next_start_after) const;
+
+  // ---- Maintenance ----
+  // Syncs the WAL (fsync of everything written so far).
+  Status SyncWal();
+  // Flushes memtables of every dataset to SST files.
+  Status Flush();
+  // Full compaction of one dataset (runs the policy filter over every key).
+  Status CompactDataset(std::string_view dataset);
+  // The raw keys of a dataset's column family in order (for tests and
+  // tools); at most `limit` (0 = all).
+  Status RawKeys(std::string_view dataset, size_t limit,
+                 std::vector<std::string>* keys) const;
+  // A RocksDB property of one dataset ("" = summed over all of them where
+  // the property is numeric), e.g. "rocksdb.estimate-num-keys".
+  Status GetProperty(std::string_view dataset, std::string_view property,
+                     std::string* value) const;
+  // The underlying database, for tools. Never null while the Store lives.
+  rocksdb::DB* db() const;
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rowfs
+
+#endif  // ROWFS_STORE_H_

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The README's test command: installs dependencies, builds, runs every test.
+#   scripts/test.sh               the whole suite (unit + mount tests)
+#   BUILD_DIR=build-asan scripts/test.sh -DROWFS_SANITIZE=address
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh "$@"
+cd "${BUILD_DIR:-build}"
+ctest --output-on-failure -j"$(nproc)" --timeout 600

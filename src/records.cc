@@ -1,0 +1,67 @@
+#include "records.h"
+
+#include "coding.h"
+
+namespace rowfs {
+namespace {
+
+constexpr char kAttrsFormat = 1;
+constexpr char kDatasetFormat = 1;
+
+void AppendAttrs(std::string* out, const Attrs& a) {
+  PutFixed32BE(out, a.mode);
+  PutFixed32BE(out, a.uid);
+  PutFixed32BE(out, a.gid);
+  PutFixed64BE(out, a.mtime_ms);
+}
+
+bool ReadAttrs(std::string_view* in, Attrs* a) {
+  return GetFixed32BE(in, &a->mode) && GetFixed32BE(in, &a->uid) &&
+         GetFixed32BE(in, &a->gid) && GetFixed64BE(in, &a->mtime_ms);
+}
+
+}  // namespace
+
+std::string EncodeAttrs(const Attrs& attrs) {
+  std::string out(1, kAttrsFormat);
+  AppendAttrs(&out, attrs);
+  return out;
+}
+
+Status DecodeAttrs(std::string_view data, Attrs* attrs) {
+  if (data.empty() || data[0] != kAttrsFormat) {
+    return Status::Corruption("unknown attrs record format");
+  }
+  data.remove_prefix(1);
+  if (!ReadAttrs(&data, attrs)) return Status::Corruption("short attrs record");
+  return Status::OK();
+}
+
+std::string EncodeDatasetRecord(const Attrs& attrs, const Policy& policy) {
+  std::string out(1, kDatasetFormat);
+  AppendAttrs(&out, attrs);
+  PutFixed64BE(&out, policy.max_versions);
+  PutFixed64BE(&out, policy.ttl_seconds);
+  return out;
+}
+
+Status DecodeDatasetRecord(std::string_view data, Attrs* attrs,
+                           Policy* policy) {
+  if (data.empty() || data[0] != kDatasetFormat) {
+    return Status::Corruption("unknown dataset record format");
+  }
+  data.remove_prefix(1);
+  if (!ReadAttrs(&data, attrs) || !GetFixed64BE(&data, &policy->max_versions) ||
+      !GetFixed64BE(&data, &policy->ttl_seconds)) {
+    return Status::Corruption("short dataset record");
+  }
+  return Status::OK();
+}
+
+std::string DatasetRecordKey(std::string_view dataset) {
+  std::string key = "dataset/";
+  key.append(dataset);
+  return key;
+}
+
+}  // namespace rowfs

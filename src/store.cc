@@ -1,0 +1,1348 @@
+#include "rowfs/store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/utilities/options_util.h>
+#include <rocksdb/write_batch.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <system_error>
+
+#include "lock_table.h"
+#include "policy_filter.h"
+#include "records.h"
+#include "rocks_options.h"
+#include "rowfs/key_codec.h"
+#include "rowfs/names.h"
+
+namespace rowfs {
+namespace {
+
+rocksdb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
+std::string_view ToView(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+// "dataset/row/column[@ts]" for messages.
+std::string Describe(std::string_view dataset, std::string_view row = {},
+                     std::string_view column = {},
+                     std::optional<uint64_t> ts = std::nullopt) {
+  std::string out(dataset);
+  if (!row.empty()) out.append("/").append(row);
+  if (!column.empty()) out.append("/").append(column);
+  if (ts) out.append("@").append(std::to_string(*ts));
+  return out;
+}
+
+}  // namespace
+
+// One dataset: its column family and live policy. Shared by in-flight
+// operations so that a concurrent drop cannot free the handle under them.
+struct Dataset {
+  Dataset(rocksdb::DB* db_in, rocksdb::ColumnFamilyHandle* cf_in,
+          std::shared_ptr<PolicyCell> policy_in)
+      : db(db_in), cf(cf_in), policy(std::move(policy_in)) {}
+  ~Dataset() { db->DestroyColumnFamilyHandle(cf); }
+
+  rocksdb::DB* const db;
+  rocksdb::ColumnFamilyHandle* const cf;
+  const std::shared_ptr<PolicyCell> policy;
+  Attrs attrs;  // guarded by Store::Impl::datasets_mu
+  // Writers hold it shared across their RocksDB write; a drop holds it
+  // exclusively while it checks emptiness and drops, so no write lands in a
+  // family being dropped.
+  std::shared_mutex alive_mu;
+  bool dropped = false;  // guarded by alive_mu
+};
+using DatasetPtr = std::shared_ptr<Dataset>;
+
+namespace {
+
+// An iterator over [lower, upper) of one column family. Owns its bounds.
+class RangeIterator {
+ public:
+  RangeIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                std::string lower, std::string upper)
+      : lower_(std::move(lower)), upper_(std::move(upper)) {
+    rocksdb::ReadOptions ro;
+    lower_slice_ = ToSlice(lower_);
+    ro.iterate_lower_bound = &lower_slice_;
+    if (!upper_.empty()) {
+      upper_slice_ = ToSlice(upper_);
+      ro.iterate_upper_bound = &upper_slice_;
+    } else {
+      ro.total_order_seek = true;  // crosses rows; bypass prefix seek
+    }
+    it_.reset(db->NewIterator(ro, cf));
+  }
+  // The iterator holds pointers to the bound slices: never move.
+  RangeIterator(const RangeIterator&) = delete;
+  RangeIterator& operator=(const RangeIterator&) = delete;
+  rocksdb::Iterator* operator->() const { return it_.get(); }
+  rocksdb::Iterator* get() const { return it_.get(); }
+
+ private:
+  std::string lower_, upper_;
+  rocksdb::Slice lower_slice_, upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+Status ParseOwnKey(const rocksdb::Slice& key, ParsedKey* parsed) {
+  Status s = ParseKey(ToView(key), parsed);
+  if (!s.ok()) {
+    return Status::Corruption("undecodable key of " + std::to_string(key.size()) +
+                              " bytes: " + s.message());
+  }
+  return s;
+}
+
+// What to collect from one column.
+struct ColumnReadSpec {
+  size_t limit = 0;  // visible versions to collect (0 = all)
+  uint64_t min_ts = 0;
+  uint64_t max_ts = UINT64_MAX;
+  bool values = false;
+};
+
+// Reads one column through `it` (any iterator whose range covers it):
+// its meta record and its visible versions selected by `spec`.
+// Visibility is decided by rank among all physical versions; since versions
+// are newest first, the first invisible one ends the scan.
+Status ReadColumn(rocksdb::Iterator* it, std::string_view row,
+                  std::string_view column, const Policy& policy,
+                  uint64_t now_ms, const ColumnReadSpec& spec,
+                  ColumnInfo* info, std::vector<Version>* values) {
+  info->attrs.reset();
+  info->versions.clear();
+  const std::string end = ColumnEnd(row, column);
+  uint64_t rank = 0;
+  for (it->Seek(ColumnBegin(row, column));
+       it->Valid() && ToView(it->key()) < std::string_view(end); it->Next()) {
+    ParsedKey k;
+    ROWFS_RETURN_IF_ERROR(ParseOwnKey(it->key(), &k));
+    if (k.kind == KeyKind::kColumnMeta) {
+      Attrs a;
+      ROWFS_RETURN_IF_ERROR(DecodeAttrs(ToView(it->value()), &a));
+      info->attrs = a;
+      continue;
+    }
+    if (k.kind != KeyKind::kCell) {
+      return Status::Corruption("row meta record inside column " +
+                                std::string(column));
+    }
+    if (!IsVersionVisible(policy, now_ms, k.ts, rank++)) break;
+    if (k.ts > spec.max_ts) continue;
+    if (k.ts < spec.min_ts) break;
+    info->versions.push_back({k.ts, it->value().size()});
+    if (values) values->push_back({k.ts, it->value().ToString()});
+    if (spec.limit != 0 && info->versions.size() >= spec.limit) break;
+  }
+  return Status::FromRocksDB(it->status(), "reading " + std::string(column));
+}
+
+// Positions `it` on the first key at or after `from` and decides whether the
+// row found there is visible: it has a meta record, or one of its columns
+// has a live newest version (expired columns are skipped with one seek each).
+// On return *row_name names the row found (empty at the end of the data) and
+// *visible/*attrs describe it.
+Status ProbeRow(rocksdb::Iterator* it, const std::string& from,
+                const Policy& policy, uint64_t now_ms, std::string* row_name,
+                bool* visible, std::optional<Attrs>* attrs) {
+  row_name->clear();
+  *visible = false;
+  attrs->reset();
+  it->Seek(from);
+  while (it->Valid()) {
+    ParsedKey k;
+    ROWFS_RETURN_IF_ERROR(ParseOwnKey(it->key(), &k));
+    if (row_name->empty()) {
+      row_name->assign(k.row);
+    } else if (k.row != *row_name) {
+      return Status::OK();  // left the row without finding anything visible
+    }
+    if (k.kind == KeyKind::kRowMeta) {
+      Attrs a;
+      ROWFS_RETURN_IF_ERROR(DecodeAttrs(ToView(it->value()), &a));
+      *attrs = a;
+      *visible = true;
+      return Status::OK();
+    }
+    if (k.kind == KeyKind::kColumnMeta) {
+      it->Next();
+      continue;
+    }
+    // The newest version of the column has rank 0, so only TTL can hide it.
+    if (!IsExpired(policy, now_ms, k.ts)) {
+      *visible = true;
+      return Status::OK();
+    }
+    it->Seek(ColumnEnd(k.row, k.column));
+  }
+  return Status::FromRocksDB(it->status(), "scanning rows");
+}
+
+class RowCursorImpl : public RowCursor {
+ public:
+  RowCursorImpl(DatasetPtr ds, uint64_t now_ms, std::string start_after)
+      : ds_(std::move(ds)),
+        policy_(ds_->policy->Load()),
+        now_ms_(now_ms),
+        it_(ds_->db, ds_->cf, std::string(), std::string()),
+        next_from_(start_after.empty() ? std::string()
+                                       : RowEnd(start_after)) {}
+
+  bool Next(RowInfo* row) override {
+    if (!status_.ok() || done_) return false;
+    while (true) {
+      bool visible = false;
+      status_ = ProbeRow(it_.get(), next_from_, policy_, now_ms_, &row->name,
+                         &visible, &row->attrs);
+      if (!status_.ok() || row->name.empty()) {
+        done_ = true;
+        return false;
+      }
+      next_from_ = RowEnd(row->name);
+      if (visible) return true;
+    }
+  }
+  Status status() const override { return status_; }
+
+ private:
+  DatasetPtr ds_;
+  const Policy policy_;
+  const uint64_t now_ms_;
+  RangeIterator it_;
+  std::string next_from_;
+  Status status_;
+  bool done_ = false;
+};
+
+}  // namespace
+
+struct Store::Impl {
+  StoreOptions options;
+  std::string path;
+  rocksdb::DB* db = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_cf = nullptr;
+  rocksdb::ColumnFamilyOptions cf_template;
+  mutable std::shared_mutex datasets_mu;
+  std::map<std::string, DatasetPtr, std::less<>> datasets;
+  LockTable locks;
+
+  ~Impl() {
+    datasets.clear();
+    if (db == nullptr) return;
+    if (options.mode == StoreOptions::Mode::kReadWrite) {
+      db->FlushWAL(/*sync=*/true).PermitUncheckedError();
+    }
+    if (meta_cf != nullptr) db->DestroyColumnFamilyHandle(meta_cf);
+    db->Close().PermitUncheckedError();
+    delete db;
+  }
+
+  uint64_t Now() const { return options.clock->NowMs(); }
+  bool read_only() const { return options.mode != StoreOptions::Mode::kReadWrite; }
+
+  Status CheckWritable(std::string_view what) const {
+    if (read_only()) return Status::ReadOnly(std::string(what) + ": read-only store");
+    return Status::OK();
+  }
+
+  rocksdb::ColumnFamilyOptions DatasetCfOptions(
+      const std::shared_ptr<PolicyCell>& policy) const {
+    rocksdb::ColumnFamilyOptions o = cf_template;
+    o.compaction_filter_factory =
+        std::make_shared<PolicyFilterFactory>(policy, options.clock);
+    return o;
+  }
+
+  Status Find(std::string_view name, DatasetPtr* out) const {
+    std::shared_lock lock(datasets_mu);
+    auto it = datasets.find(name);
+    if (it == datasets.end()) {
+      return Status::NotFound("dataset '" + std::string(name) + "' does not exist");
+    }
+    *out = it->second;
+    return Status::OK();
+  }
+
+  RangeIterator ColumnIterator(const Dataset& ds, std::string_view row,
+                               std::string_view column) const {
+    return RangeIterator(db, ds.cf, ColumnBegin(row, column),
+                         ColumnEnd(row, column));
+  }
+  RangeIterator RowIterator(const Dataset& ds, std::string_view row) const {
+    return RangeIterator(db, ds.cf, RowBegin(row), RowEnd(row));
+  }
+
+  Status ReadColumnOf(const Dataset& ds, std::string_view row,
+                      std::string_view column, const ColumnReadSpec& spec,
+                      ColumnInfo* info, std::vector<Version>* values) const {
+    RangeIterator it = ColumnIterator(ds, row, column);
+    ROWFS_RETURN_IF_ERROR(ReadColumn(it.get(), row, column, ds.policy->Load(),
+                                     Now(), spec, info, values));
+    if (info->versions.empty()) {
+      return Status::NotFound("no column " + Describe("", row, column).substr(1));
+    }
+    info->name.assign(column);
+    return Status::OK();
+  }
+
+  // The newest physical version's timestamp, visible or not.
+  Status LatestPhysicalTs(const Dataset& ds, std::string_view row,
+                          std::string_view column,
+                          std::optional<uint64_t>* ts) const {
+    ts->reset();
+    RangeIterator it = ColumnIterator(ds, row, column);
+    for (it->Seek(ColumnBegin(row, column)); it->Valid(); it->Next()) {
+      ParsedKey k;
+      ROWFS_RETURN_IF_ERROR(ParseOwnKey(it->key(), &k));
+      if (k.kind == KeyKind::kCell) {
+        *ts = k.ts;
+        break;
+      }
+    }
+    return Status::FromRocksDB(it->status());
+  }
+
+  // Every physical key and value of [begin, end), for moves and deletes.
+  Status CollectRange(const Dataset& ds, std::string begin, std::string end,
+                      std::vector<std::pair<std::string, std::string>>* kvs,
+                      bool with_values) const {
+    RangeIterator it(db, ds.cf, begin, end);
+    for (it->Seek(begin); it->Valid(); it->Next()) {
+      kvs->emplace_back(it->key().ToString(),
+                        with_values ? it->value().ToString() : std::string());
+    }
+    return Status::FromRocksDB(it->status());
+  }
+
+  Status Commit(rocksdb::WriteBatch* wb, const WriteOptions& wo,
+                std::string_view what) {
+    rocksdb::WriteOptions rwo;
+    rwo.sync = wo.sync;
+    return Status::FromRocksDB(db->Write(rwo, wb), what);
+  }
+
+  Status WriteMetaRecord(std::string_view key, std::string_view value) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;  // structure changes are rare and must survive a crash
+    return Status::FromRocksDB(db->Put(wo, meta_cf, ToSlice(key), ToSlice(value)),
+                               "writing metadata");
+  }
+};
+
+// Holds the alive locks of every dataset a write touches, shared, and
+// rejects the write when one was dropped in the meantime.
+class DatasetGuard {
+ public:
+  Status Add(const DatasetPtr& ds, std::string_view name) {
+    for (const auto& held : held_) {
+      if (held.get() == ds.get()) return Status::OK();
+    }
+    std::shared_lock lock(ds->alive_mu);
+    if (ds->dropped) {
+      return Status::NotFound("dataset '" + std::string(name) + "' was dropped");
+    }
+    held_.push_back(ds);
+    locks_.push_back(std::move(lock));
+    return Status::OK();
+  }
+
+ private:
+  std::vector<DatasetPtr> held_;
+  std::vector<std::shared_lock<std::shared_mutex>> locks_;
+};
+
+// ---------------------------------------------------------------- Batch
+
+void Batch::Put(std::string_view dataset, std::string_view row,
+                std::string_view column, std::string_view value, uint64_t ts,
+                const Attrs* attrs) {
+  Op op{OpType::kPut, std::string(dataset), std::string(row),
+        std::string(column), std::string(value), ts, std::nullopt};
+  if (attrs != nullptr) op.attrs = *attrs;
+  ops_.push_back(std::move(op));
+}
+
+void Batch::DeleteVersion(std::string_view dataset, std::string_view row,
+                          std::string_view column, uint64_t ts) {
+  ops_.push_back({OpType::kDeleteVersion, std::string(dataset),
+                  std::string(row), std::string(column), {}, ts, std::nullopt});
+}
+
+void Batch::DeleteColumn(std::string_view dataset, std::string_view row,
+                         std::string_view column) {
+  ops_.push_back({OpType::kDeleteColumn, std::string(dataset),
+                  std::string(row), std::string(column), {}, 0, std::nullopt});
+}
+
+void Batch::DeleteRow(std::string_view dataset, std::string_view row) {
+  ops_.push_back({OpType::kDeleteRow, std::string(dataset), std::string(row),
+                  {}, {}, 0, std::nullopt});
+}
+
+// ---------------------------------------------------------------- Open
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+const std::string& Store::path() const { return impl_->path; }
+bool Store::read_only() const { return impl_->read_only(); }
+const StoreOptions& Store::options() const { return impl_->options; }
+rocksdb::DB* Store::db() const { return impl_->db; }
+
+Status Store::Open(const StoreOptions& options, const std::string& path,
+                   std::unique_ptr<Store>* store) {
+  using Mode = StoreOptions::Mode;
+  if (options.clock == nullptr) return Status::InvalidArgument("null clock");
+  if (options.mode == Mode::kSecondary && options.secondary_path.empty()) {
+    return Status::InvalidArgument("a follower needs a secondary path");
+  }
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (std::filesystem::exists(st) && !std::filesystem::is_directory(st)) {
+    return Status::InvalidArgument(path + " is not a directory");
+  }
+  if (!std::filesystem::exists(st)) {
+    if (options.mode != Mode::kReadWrite || !options.create_if_missing) {
+      return Status::NotFound(path + " does not exist");
+    }
+    std::filesystem::create_directories(path, ec);
+    if (ec) return Status::IOError("creating " + path + ": " + ec.message());
+  }
+
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->path = path;
+  rocksdb::DBOptions db_options;
+  std::vector<rocksdb::ColumnFamilyDescriptor> file_cfs;
+  ROWFS_RETURN_IF_ERROR(
+      BuildRocksOptions(options, &db_options, &impl->cf_template, &file_cfs));
+
+  std::vector<std::string> names;
+  rocksdb::Status ls =
+      rocksdb::DB::ListColumnFamilies(db_options, path, &names);
+  if (!ls.ok()) {
+    // A directory without a database yet: only "default" will exist.
+    if (options.mode != Mode::kReadWrite) {
+      return Status::FromRocksDB(ls, "opening " + path);
+    }
+    names = {rocksdb::kDefaultColumnFamilyName};
+  }
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  std::vector<std::shared_ptr<PolicyCell>> policies;
+  for (const std::string& name : names) {
+    auto policy = std::make_shared<PolicyCell>();
+    rocksdb::ColumnFamilyOptions cf_options =
+        name == rocksdb::kDefaultColumnFamilyName
+            ? impl->cf_template
+            : impl->DatasetCfOptions(policy);
+    for (const auto& d : file_cfs) {
+      if (d.name == name && name != rocksdb::kDefaultColumnFamilyName) {
+        auto factory = cf_options.compaction_filter_factory;
+        cf_options = d.options;
+        cf_options.compaction_filter_factory = factory;
+      }
+    }
+    descriptors.emplace_back(name, cf_options);
+    policies.push_back(std::move(policy));
+  }
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::Status s;
+  switch (options.mode) {
+    case Mode::kReadWrite:
+      s = rocksdb::DB::Open(db_options, path, descriptors, &handles, &impl->db);
+      break;
+    case Mode::kReadOnly:
+      s = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles,
+                                       &impl->db);
+      break;
+    case Mode::kSecondary:
+      std::filesystem::create_directories(options.secondary_path, ec);
+      db_options.max_open_files = -1;  // required by secondary instances
+      s = rocksdb::DB::OpenAsSecondary(db_options, path, options.secondary_path,
+                                       descriptors, &handles, &impl->db);
+      break;
+  }
+  if (!s.ok()) {
+    Status st2 = Status::FromRocksDB(s, "opening " + path);
+    if (st2.code() == Status::Code::kBusy) {
+      return Status::Busy(path + " is in use by another process (" +
+                          s.ToString() + ")");
+    }
+    return st2;
+  }
+
+  for (size_t i = 0; i < handles.size(); ++i) {
+    if (names[i] == rocksdb::kDefaultColumnFamilyName) {
+      impl->meta_cf = handles[i];
+      continue;
+    }
+    auto ds = std::make_shared<Dataset>(impl->db, handles[i], policies[i]);
+    // Defaults for a family without a record (e.g. created by another tool).
+    ds->attrs = Attrs{0755, 0, 0, 0};
+    std::string record;
+    rocksdb::Status rs = impl->db->Get(rocksdb::ReadOptions(), impl->meta_cf,
+                                       DatasetRecordKey(names[i]), &record);
+    if (rs.ok()) {
+      Policy policy;
+      ROWFS_RETURN_IF_ERROR(DecodeDatasetRecord(record, &ds->attrs, &policy));
+      ds->policy->Store(policy);
+    } else if (!rs.IsNotFound()) {
+      return Status::FromRocksDB(rs, "reading dataset record " + names[i]);
+    }
+    impl->datasets.emplace(names[i], std::move(ds));
+  }
+  store->reset(new Store(std::move(impl)));
+  return Status::OK();
+}
+
+// ---------------------------------------------------------------- Datasets
+
+Status Store::CreateDataset(std::string_view name, const Attrs& attrs) {
+  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("create dataset"));
+  ROWFS_RETURN_IF_ERROR(ValidateDatasetName(name));
+  std::unique_lock lock(impl_->datasets_mu);
+  if (impl_->datasets.count(name) != 0) {
+    return Status::AlreadyExists("dataset '" + std::string(name) + "' exists");
+  }
+  auto policy = std::make_shared<PolicyCell>();
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  rocksdb::Status s = impl_->db->CreateColumnFamily(
+      impl_->DatasetCfOptions(policy), std::string(name), &handle);
+  if (!s.ok()) return Status::FromRocksDB(s, "creating dataset " + std::string(name));
+  auto ds = std::make_shared<Dataset>(impl_->db, handle, policy);
+  ds->attrs = attrs;
+  impl_->datasets.emplace(std::string(name), ds);
+  return impl_->WriteMetaRecord(DatasetRecordKey(name),
+                                EncodeDatasetRecord(attrs, Policy{}));
+}
+
+Status Store::DropDataset(std::string_view name, bool force) {
+  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("drop dataset"));
+  DatasetPtr ds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(name, &ds));
+  std::unique_lock alive(ds->alive_mu);
+  if (ds->dropped) return Status::NotFound("dataset was dropped");
+  if (!force) {
+    Status s;
+    std::unique_ptr<RowCursor> cursor = NewRowCursor(name, {}, &s);
+    if (!s.ok()) return s;
+    RowInfo row;
+    if (cursor->Next(&row)) {
+      return Status::NotEmpty("dataset '" + std::string(name) + "' has rows");
+    }
+    ROWFS_RETURN_IF_ERROR(cursor->status());
+  }
+  rocksdb::Status s = impl_->db->DropColumnFamily(ds->cf);
+  if (!s.ok()) return Status::FromRocksDB(s, "dropping " + std::string(name));
+  ds->dropped = true;
+  {
+    std::unique_lock lock(impl_->datasets_mu);
+    impl_->datasets.erase(impl_->datasets.find(name));
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return Status::FromRocksDB(
+      impl_->db->Delete(wo, impl_->meta_cf, DatasetRecordKey(name)),
+      "deleting dataset record");
+}
+
+std::vector<DatasetInfo> Store::ListDatasets() const {
+  std::shared_lock lock(impl_->datasets_mu);
+  std::vector<DatasetInfo> out;
+  out.reserve(impl_->datasets.size());
+  for (const auto& [name, ds] : impl_->datasets) {
+    out.push_back({name, ds->attrs, ds->policy->Load()});
+  }
+  return out;
+}
+
+Status Store::GetDataset(std::string_view name, DatasetInfo* info) const {
+  std::shared_lock lock(impl_->datasets_mu);
+  auto it = impl_->datasets.find(name);
+  if (it == impl_->datasets.end()) {
+    return Status::NotFound("dataset '" + std::string(name) + "' does not exist");
+  }
+  *info = {it->first, it->second->attrs, it->second->policy->Load()};
+  return Status::OK();
+}
+
+Status Store::SetDatasetAttrs(std::string_view name, const Attrs& attrs) {
+  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("set dataset attributes"));
+  std::unique_lock lock(impl_->datasets_mu);
+  auto it = impl_->datasets.find(name);
+  if (it == impl_->datasets.end()) {
+    return Status::NotFound("dataset '" + std::string(name) + "' does not exist");
+  }
+  ROWFS_RETURN_IF_ERROR(impl_->WriteMetaRecord(
+      DatasetRecordKey(name),
+      EncodeDatasetRecord(attrs, it->second->policy->Load())));
+  it->second->attrs = attrs;
+  return Status::OK();
+}
+
+Status Store::SetDatasetPolicy(std::string_view name, const Policy& policy) {
+  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("set dataset policy"));
+  if (policy.ttl_seconds > kMaxTimestamp / 1000) {
+    return Status::InvalidArgument("ttl out of range");
+  }
+  std::unique_lock lock(impl_->datasets_mu);
+  auto it = impl_->datasets.find(name);
+  if (it == impl_->datasets.end()) {
+    return Status::NotFound("dataset '" + std::string(name) + "' does not exist");
+  }
+  ROWFS_RETURN_IF_ERROR(impl_->WriteMetaRecord(
+      DatasetRecordKey(name), EncodeDatasetRecord(it->second->attrs, policy)));
+  it->second->policy->Store(policy);
+  return Status::OK();
+}
+
+Status Store::GetRootAttrs(Attrs* attrs) const {
+  std::string record;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta_cf,
+                                     ToSlice(kRootRecordKey), &record);
+  if (s.IsNotFound()) return Status::NotFound("root has no attributes yet");
+  if (!s.ok()) return Status::FromRocksDB(s, "reading root attributes");
+  return DecodeAttrs(record, attrs);
+}
+
+Status Store::SetRootAttrs(const Attrs& attrs) {
+  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("set root attributes"));
+  return impl_->WriteMetaRecord(kRootRecordKey, EncodeAttrs(attrs));
+}
+
+// ---------------------------------------------------------------- Writes
+
+Status Store::Write(const Batch& batch, const WriteOptions& options,
+                    std::vector<uint64_t>* timestamps) {
+  using OpType = Batch::OpType;
+  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("write"));
+  // Validate everything before taking any lock.
+  std::vector<DatasetPtr> datasets;
+  datasets.reserve(batch.ops_.size());
+  for (const Batch::Op& op : batch.ops_) {
+    DatasetPtr ds;
+    ROWFS_RETURN_IF_ERROR(ValidateDatasetName(op.dataset));
+    ROWFS_RETURN_IF_ERROR(ValidateRowName(op.row));
+    if (op.type != OpType::kDeleteRow) {
+      ROWFS_RETURN_IF_ERROR(ValidateColumnName(op.column));
+    }
+    if ((op.type == OpType::kPut && op.ts != kServerTimestamp &&
+         op.ts > kMaxTimestamp) ||
+        (op.type == OpType::kDeleteVersion && op.ts > kMaxTimestamp)) {
+      return Status::InvalidArgument("timestamp out of range");
+    }
+    ROWFS_RETURN_IF_ERROR(impl_->Find(op.dataset, &ds));
+    datasets.push_back(std::move(ds));
+  }
+
+  LockSet locks(&impl_->locks);
+  for (const Batch::Op& op : batch.ops_) {
+    if (op.type == OpType::kDeleteRow) {
+      locks.AddRowExclusive(op.dataset, op.row);
+    } else {
+      locks.AddColumn(op.dataset, op.row, op.column);
+    }
+  }
+  locks.Lock();
+  DatasetGuard guard;
+  for (size_t i = 0; i < batch.ops_.size(); ++i) {
+    ROWFS_RETURN_IF_ERROR(guard.Add(datasets[i], batch.ops_[i].dataset));
+  }
+
+  // Keys this batch puts, so that a later delete in it removes them and a
+  // later server-timestamped put to the same column goes after them.
+  struct Pending {
+    const Dataset* ds;
+    std::string key;
+    uint64_t ts;
+  };
+  std::vector<Pending> pending;
+  rocksdb::WriteBatch wb;
+  std::vector<uint64_t> assigned;
+  const uint64_t now = impl_->Now();
+
+  auto delete_range = [&](const Dataset& ds, const std::string& begin,
+                          const std::string& end) -> Status {
+    std::vector<std::pair<std::string, std::string>> kvs;
+    ROWFS_RETURN_IF_ERROR(impl_->CollectRange(ds, begin, end, &kvs, false));
+    for (const auto& kv : kvs) wb.Delete(ds.cf, kv.first);
+    for (const Pending& p : pending) {
+      if (p.ds == &ds && p.key >= begin && p.key < end) wb.Delete(ds.cf, p.key);
+    }
+    return Status::OK();
+  };
+
+  for (size_t i = 0; i < batch.ops_.size(); ++i) {
+    const Batch::Op& op = batch.ops_[i];
+    const Dataset& ds = *datasets[i];
+    switch (op.type) {
+      case OpType::kPut: {
+        uint64_t ts = op.ts;
+        if (ts == kServerTimestamp) {
+          std::optional<uint64_t> latest;
+          ROWFS_RETURN_IF_ERROR(
+              impl_->LatestPhysicalTs(ds, op.row, op.column, &latest));
+          const std::string begin = ColumnBegin(op.row, op.column);
+          const std::string end = ColumnEnd(op.row, op.column);
+          for (const Pending& p : pending) {
+            if (p.ds == &ds && p.key >= begin && p.key < end) {
+              latest = std::max(latest.value_or(0), p.ts);
+            }
+          }
+          ts = now;
+          if (latest && *latest >= ts) ts = *latest + 1;
+          if (ts > kMaxTimestamp) {
+            return Status::InvalidArgument("no timestamp left after the latest");
+          }
+        }
+        std::string key = CellKey(op.row, op.column, ts);
+        wb.Put(ds.cf, key, op.value);
+        if (op.attrs) {
+          wb.Put(ds.cf, ColumnMetaKey(op.row, op.column), EncodeAttrs(*op.attrs));
+        }
+        pending.push_back({&ds, std::move(key), ts});
+        assigned.push_back(ts);
+        break;
+      }
+      case OpType::kDeleteVersion:
+        wb.Delete(ds.cf, CellKey(op.row, op.column, op.ts));
+        break;
+      case OpType::kDeleteColumn:
+        ROWFS_RETURN_IF_ERROR(delete_range(ds, ColumnBegin(op.row, op.column),
+                                           ColumnEnd(op.row, op.column)));
+        break;
+      case OpType::kDeleteRow:
+        ROWFS_RETURN_IF_ERROR(
+            delete_range(ds, RowBegin(op.row), RowEnd(op.row)));
+        break;
+    }
+  }
+  ROWFS_RETURN_IF_ERROR(impl_->Commit(&wb, options, "write batch"));
+  if (timestamps != nullptr) *timestamps = std::move(assigned);
+  return Status::OK();
+}
+
+Status Store::Put(std::string_view dataset, std::string_view row,
+                  std::string_view column, std::string_view value, uint64_t ts,
+                  uint64_t* ts_out, const WriteOptions& options) {
+  Batch batch;
+  batch.Put(dataset, row, column, value, ts);
+  std::vector<uint64_t> timestamps;
+  ROWFS_RETURN_IF_ERROR(Write(batch, options, &timestamps));
+  if (ts_out != nullptr) *ts_out = timestamps[0];
+  return Status::OK();
+}
+
+Status Store::CreateRow(std::string_view dataset, std::string_view row,
+                        const Attrs& attrs) {
+  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("create row"));
+  ROWFS_RETURN_IF_ERROR(ValidateRowName(row));
+  DatasetPtr ds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+  LockSet locks(&impl_->locks);
+  locks.AddRowExclusive(dataset, row);
+  locks.Lock();
+  DatasetGuard guard;
+  ROWFS_RETURN_IF_ERROR(guard.Add(ds, dataset));
+  RowInfo existing;
+  Status s = StatRow(dataset, row, &existing);
+  if (s.ok()) {
+    return Status::AlreadyExists("row " + Describe(dataset, row) + " exists");
+  }
+  if (!s.IsNotFound()) return s;
+  rocksdb::WriteBatch wb;
+  wb.Put(ds->cf, RowMetaKey(row), EncodeAttrs(attrs));
+  return impl_->Commit(&wb, {}, "create row");
+}
+
+Status Store::SetRowAttrs(std::string_view dataset, std::string_view row,
+                          const Attrs& attrs) {
+  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("set row attributes"));
+  ROWFS_RETURN_IF_ERROR(ValidateRowName(row));
+  DatasetPtr ds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+  LockSet locks(&impl_->locks);
+  locks.AddRowExclusive(dataset, row);
+  locks.Lock();
+  DatasetGuard guard;
+  ROWFS_RETURN_IF_ERROR(guard.Add(ds, dataset));
+  RowInfo existing;
+  ROWFS_RETURN_IF_ERROR(StatRow(dataset, row, &existing));
+  rocksdb::WriteBatch wb;
+  wb.Put(ds->cf, RowMetaKey(row), EncodeAttrs(attrs));
+  return impl_->Commit(&wb, {}, "set row attributes");
+}
+
+Status Store::SetColumnAttrs(std::string_view dataset, std::string_view row,
+                             std::string_view column, const Attrs& attrs) {
+  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("set column attributes"));
+  ROWFS_RETURN_IF_ERROR(ValidateRowName(row));
+  ROWFS_RETURN_IF_ERROR(ValidateColumnName(column));
+  DatasetPtr ds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+  LockSet locks(&impl_->locks);
+  locks.AddColumn(dataset, row, column);
+  locks.Lock();
+  DatasetGuard guard;
+  ROWFS_RETURN_IF_ERROR(guard.Add(ds, dataset));
+  ColumnInfo info;
+  ROWFS_RETURN_IF_ERROR(impl_->ReadColumnOf(*ds, row, column, {.limit = 1},
+                                            &info, nullptr));
+  rocksdb::WriteBatch wb;
+  wb.Put(ds->cf, ColumnMetaKey(row, column), EncodeAttrs(attrs));
+  return impl_->Commit(&wb, {}, "set column attributes");
+}
+
+Status Store::DeleteVersion(std::string_view dataset, std::string_view row,
+                            std::string_view column, uint64_t ts) {
+  ColumnInfo info;
+  ROWFS_RETURN_IF_ERROR(StatVersion(dataset, row, column, ts, &info));
+  Batch batch;
+  batch.DeleteVersion(dataset, row, column, ts);
+  // The check above ran before the lock; a racing delete makes this a no-op,
+  // which is the same outcome.
+  return Write(batch);
+}
+
+Status Store::DeleteColumn(std::string_view dataset, std::string_view row,
+                           std::string_view column) {
+  ColumnInfo info;
+  ROWFS_RETURN_IF_ERROR(StatColumn(dataset, row, column, &info));
+  Batch batch;
+  batch.DeleteColumn(dataset, row, column);
+  return Write(batch);
+}
+
+Status Store::DeleteRow(std::string_view dataset, std::string_view row,
+                        bool only_if_empty) {
+  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("delete row"));
+  ROWFS_RETURN_IF_ERROR(ValidateRowName(row));
+  DatasetPtr ds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+  LockSet locks(&impl_->locks);
+  locks.AddRowExclusive(dataset, row);
+  locks.Lock();
+  DatasetGuard guard;
+  ROWFS_RETURN_IF_ERROR(guard.Add(ds, dataset));
+  RowInfo info;
+  ROWFS_RETURN_IF_ERROR(StatRow(dataset, row, &info));
+  if (only_if_empty) {
+    std::vector<ColumnInfo> columns;
+    ROWFS_RETURN_IF_ERROR(ListColumns(dataset, row, &columns));
+    if (!columns.empty()) {
+      return Status::NotEmpty("row " + Describe(dataset, row) + " has columns");
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> kvs;
+  ROWFS_RETURN_IF_ERROR(
+      impl_->CollectRange(*ds, RowBegin(row), RowEnd(row), &kvs, false));
+  rocksdb::WriteBatch wb;
+  for (const auto& kv : kvs) wb.Delete(ds->cf, kv.first);
+  return impl_->Commit(&wb, {}, "delete row");
+}
+
+Status Store::Restamp(std::string_view dataset, std::string_view row,
+                      std::string_view column, std::optional<uint64_t> from,
+                      uint64_t to) {
+  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("restamp"));
+  ROWFS_RETURN_IF_ERROR(ValidateRowName(row));
+  ROWFS_RETURN_IF_ERROR(ValidateColumnName(column));
+  if (to > kMaxTimestamp || (from && *from > kMaxTimestamp)) {
+    return Status::InvalidArgument("timestamp out of range");
+  }
+  DatasetPtr ds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+  LockSet locks(&impl_->locks);
+  locks.AddColumn(dataset, row, column);
+  locks.Lock();
+  DatasetGuard guard;
+  ROWFS_RETURN_IF_ERROR(guard.Add(ds, dataset));
+
+  std::string value;
+  uint64_t from_ts = 0;
+  if (from) {
+    ROWFS_RETURN_IF_ERROR(GetVersion(dataset, row, column, *from, &value));
+    from_ts = *from;
+  } else {
+    Version latest;
+    ROWFS_RETURN_IF_ERROR(GetLatest(dataset, row, column, &latest));
+    from_ts = latest.ts;
+    value = std::move(latest.value);
+  }
+  if (from_ts == to) return Status::OK();
+  rocksdb::WriteBatch wb;
+  std::string existing;
+  rocksdb::Status gs = impl_->db->Get(rocksdb::ReadOptions(), ds->cf,
+                                      CellKey(row, column, to), &existing);
+  if (!gs.ok() && !gs.IsNotFound()) return Status::FromRocksDB(gs, "restamp");
+  if (!gs.ok() || existing != value) {
+    wb.Put(ds->cf, CellKey(row, column, to), value);
+  }
+  wb.Delete(ds->cf, CellKey(row, column, from_ts));
+  return impl_->Commit(&wb, {}, "restamp");
+}
+
+namespace {
+
+std::string_view RefColumnKeyPrefix(const CellRef& r) { return r.column; }
+
+bool SameRef(const CellRef& a, const CellRef& b) {
+  return a.dataset == b.dataset && a.row == b.row && a.column == b.column &&
+         a.ts == b.ts;
+}
+
+Status ValidateRef(const CellRef& r) {
+  ROWFS_RETURN_IF_ERROR(ValidateDatasetName(r.dataset));
+  ROWFS_RETURN_IF_ERROR(ValidateRowName(r.row));
+  ROWFS_RETURN_IF_ERROR(ValidateColumnName(r.column));
+  if (r.ts && *r.ts > kMaxTimestamp) {
+    return Status::InvalidArgument("timestamp out of range");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
+                         MoveMode mode) {
+  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("rename"));
+  ROWFS_RETURN_IF_ERROR(ValidateRef(src));
+  ROWFS_RETURN_IF_ERROR(ValidateRef(dst));
+  DatasetPtr sds, dds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(src.dataset, &sds));
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dst.dataset, &dds));
+  LockSet locks(&impl_->locks);
+  locks.AddColumn(src.dataset, src.row, RefColumnKeyPrefix(src));
+  locks.AddColumn(dst.dataset, dst.row, RefColumnKeyPrefix(dst));
+  locks.Lock();
+  DatasetGuard guard;
+  ROWFS_RETURN_IF_ERROR(guard.Add(sds, src.dataset));
+  ROWFS_RETURN_IF_ERROR(guard.Add(dds, dst.dataset));
+
+  // What src holds: its attrs and its content (the named or latest version).
+  ColumnInfo sinfo;
+  std::vector<Version> svalues;
+  ColumnReadSpec one{.limit = 1, .values = true};
+  if (src.ts) {
+    one.min_ts = one.max_ts = *src.ts;
+  }
+  Status s = impl_->ReadColumnOf(*sds, src.row, src.column, one, &sinfo, &svalues);
+  if (s.IsNotFound()) {
+    return Status::NotFound("rename source " +
+                            Describe(src.dataset, src.row, src.column, src.ts) +
+                            " does not exist");
+  }
+  ROWFS_RETURN_IF_ERROR(s);
+  if (SameRef(src, dst)) return Status::OK();
+
+  // What dst holds.
+  ColumnInfo dinfo;
+  std::vector<Version> dvalues;
+  ColumnReadSpec dspec{.limit = 1, .values = true};
+  if (dst.ts) dspec.min_ts = dspec.max_ts = *dst.ts;
+  s = impl_->ReadColumnOf(*dds, dst.row, dst.column, dspec, &dinfo, &dvalues);
+  if (!s.ok() && !s.IsNotFound()) return s;
+  const bool dst_exists = s.ok();
+  const std::string dst_name = Describe(dst.dataset, dst.row, dst.column, dst.ts);
+
+  rocksdb::WriteBatch wb;
+  if (mode == MoveMode::kNoReplace && dst_exists) {
+    return Status::AlreadyExists("rename target " + dst_name + " exists");
+  }
+  if (mode == MoveMode::kExchange) {
+    if (!dst_exists) {
+      return Status::NotFound("exchange target " + dst_name + " does not exist");
+    }
+    if (src.ts.has_value() != dst.ts.has_value()) {
+      return Status::InvalidArgument("cannot exchange a column with a version");
+    }
+    if (src.ts) {
+      wb.Put(sds->cf, CellKey(src.row, src.column, *src.ts), dvalues[0].value);
+      wb.Put(dds->cf, CellKey(dst.row, dst.column, *dst.ts), svalues[0].value);
+      return impl_->Commit(&wb, {}, "exchange versions");
+    }
+    // Two columns swap every key (meta and versions), re-keyed.
+    std::vector<std::pair<std::string, std::string>> skv, dkv;
+    ROWFS_RETURN_IF_ERROR(impl_->CollectRange(
+        *sds, ColumnBegin(src.row, src.column), ColumnEnd(src.row, src.column),
+        &skv, true));
+    ROWFS_RETURN_IF_ERROR(impl_->CollectRange(
+        *dds, ColumnBegin(dst.row, dst.column), ColumnEnd(dst.row, dst.column),
+        &dkv, true));
+    auto rekey = [](const std::string& key, const CellRef& to) {
+      ParsedKey k;
+      (void)ParseKey(key, &k);  // collected from a column range: valid
+      return k.kind == KeyKind::kColumnMeta ? ColumnMetaKey(to.row, to.column)
+                                            : CellKey(to.row, to.column, k.ts);
+    };
+    for (const auto& kv : skv) wb.Delete(sds->cf, kv.first);
+    for (const auto& kv : dkv) wb.Delete(dds->cf, kv.first);
+    for (const auto& kv : skv) wb.Put(dds->cf, rekey(kv.first, dst), kv.second);
+    for (const auto& kv : dkv) wb.Put(sds->cf, rekey(kv.first, src), kv.second);
+    return impl_->Commit(&wb, {}, "exchange columns");
+  }
+
+  const Version& content = svalues[0];
+  const bool moving_whole_column = !src.ts && !dst.ts && !dst_exists;
+  // Remove the source first: a put to the same key below (a move within one
+  // column) then wins, as WriteBatch applies in order.
+  if (src.ts) {
+    wb.Delete(sds->cf, CellKey(src.row, src.column, *src.ts));
+  } else {
+    std::vector<std::pair<std::string, std::string>> skv;
+    ROWFS_RETURN_IF_ERROR(impl_->CollectRange(
+        *sds, ColumnBegin(src.row, src.column), ColumnEnd(src.row, src.column),
+        &skv, moving_whole_column));
+    for (const auto& kv : skv) wb.Delete(sds->cf, kv.first);
+    if (moving_whole_column) {
+      for (const auto& kv : skv) {
+        ParsedKey k;
+        ROWFS_RETURN_IF_ERROR(ParseOwnKey(kv.first, &k));
+        wb.Put(dds->cf,
+               k.kind == KeyKind::kColumnMeta ? ColumnMetaKey(dst.row, dst.column)
+                                              : CellKey(dst.row, dst.column, k.ts),
+               kv.second);
+      }
+      return impl_->Commit(&wb, {}, "rename column");
+    }
+  }
+  // A rename replaces the target's owner and mode, as rename(2) would.
+  if (sinfo.attrs) {
+    wb.Put(dds->cf, ColumnMetaKey(dst.row, dst.column), EncodeAttrs(*sinfo.attrs));
+  }
+  if (dst.ts) {
+    wb.Put(dds->cf, CellKey(dst.row, dst.column, *dst.ts), content.value);
+  } else if (!dst_exists) {
+    wb.Put(dds->cf, CellKey(dst.row, dst.column, content.ts), content.value);
+  } else {
+    std::string at_src_ts;
+    rocksdb::Status gs = impl_->db->Get(rocksdb::ReadOptions(), dds->cf,
+                                        CellKey(dst.row, dst.column, content.ts),
+                                        &at_src_ts);
+    if (!gs.ok() && !gs.IsNotFound()) return Status::FromRocksDB(gs, "rename");
+    const bool identical = gs.ok() && at_src_ts == content.value;
+    if (!identical) {
+      std::optional<uint64_t> latest;
+      ROWFS_RETURN_IF_ERROR(
+          impl_->LatestPhysicalTs(*dds, dst.row, dst.column, &latest));
+      uint64_t ts = content.ts;
+      if (latest && *latest >= ts) ts = *latest + 1;
+      if (ts > kMaxTimestamp) return Status::InvalidArgument("timestamp overflow");
+      wb.Put(dds->cf, CellKey(dst.row, dst.column, ts), content.value);
+    }
+  }
+  return impl_->Commit(&wb, {}, "rename column");
+}
+
+Status Store::MoveRow(std::string_view src_dataset, std::string_view src_row,
+                      std::string_view dst_dataset, std::string_view dst_row,
+                      MoveMode mode) {
+  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("rename row"));
+  ROWFS_RETURN_IF_ERROR(ValidateRowName(src_row));
+  ROWFS_RETURN_IF_ERROR(ValidateRowName(dst_row));
+  DatasetPtr sds, dds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(src_dataset, &sds));
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dst_dataset, &dds));
+  LockSet locks(&impl_->locks);
+  locks.AddRowExclusive(src_dataset, src_row);
+  locks.AddRowExclusive(dst_dataset, dst_row);
+  locks.Lock();
+  DatasetGuard guard;
+  ROWFS_RETURN_IF_ERROR(guard.Add(sds, src_dataset));
+  ROWFS_RETURN_IF_ERROR(guard.Add(dds, dst_dataset));
+
+  RowInfo info;
+  ROWFS_RETURN_IF_ERROR(StatRow(src_dataset, src_row, &info));
+  if (src_dataset == dst_dataset && src_row == dst_row) return Status::OK();
+  Status s = StatRow(dst_dataset, dst_row, &info);
+  if (!s.ok() && !s.IsNotFound()) return s;
+  const bool dst_exists = s.ok();
+  const std::string dst_name = Describe(dst_dataset, dst_row);
+  if (mode == MoveMode::kNoReplace && dst_exists) {
+    return Status::AlreadyExists("rename target " + dst_name + " exists");
+  }
+  if (mode == MoveMode::kExchange && !dst_exists) {
+    return Status::NotFound("exchange target " + dst_name + " does not exist");
+  }
+  if (mode == MoveMode::kReplace && dst_exists) {
+    std::vector<ColumnInfo> columns;
+    ROWFS_RETURN_IF_ERROR(ListColumns(dst_dataset, dst_row, &columns));
+    if (!columns.empty()) {
+      return Status::NotEmpty("rename target " + dst_name + " is not empty");
+    }
+  }
+  std::vector<std::pair<std::string, std::string>> skv, dkv;
+  ROWFS_RETURN_IF_ERROR(impl_->CollectRange(*sds, RowBegin(src_row),
+                                            RowEnd(src_row), &skv, true));
+  ROWFS_RETURN_IF_ERROR(impl_->CollectRange(
+      *dds, RowBegin(dst_row), RowEnd(dst_row), &dkv,
+      mode == MoveMode::kExchange));
+  // Re-keying swaps the row prefix; the rest of the key is unchanged.
+  auto rekey = [](const std::string& key, std::string_view from,
+                  std::string_view to) {
+    std::string out(to);
+    out.append(key, from.size());
+    return out;
+  };
+  rocksdb::WriteBatch wb;
+  for (const auto& kv : skv) wb.Delete(sds->cf, kv.first);
+  for (const auto& kv : dkv) wb.Delete(dds->cf, kv.first);
+  for (const auto& kv : skv) {
+    wb.Put(dds->cf, rekey(kv.first, src_row, dst_row), kv.second);
+  }
+  if (mode == MoveMode::kExchange) {
+    for (const auto& kv : dkv) {
+      wb.Put(sds->cf, rekey(kv.first, dst_row, src_row), kv.second);
+    }
+  }
+  return impl_->Commit(&wb, {}, "rename row");
+}
+
+// ---------------------------------------------------------------- Reads
+
+Status Store::GetLatest(std::string_view dataset, std::string_view row,
+                        std::string_view column, Version* version) const {
+  DatasetPtr ds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+  ColumnInfo info;
+  std::vector<Version> values;
+  ROWFS_RETURN_IF_ERROR(impl_->ReadColumnOf(
+      *ds, row, column, {.limit = 1, .values = true}, &info, &values));
+  *version = std::move(values[0]);
+  return Status::OK();
+}
+
+Status Store::GetVersion(std::string_view dataset, std::string_view row,
+                         std::string_view column, uint64_t ts,
+                         std::string* value) const {
+  DatasetPtr ds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+  ColumnInfo info;
+  std::vector<Version> values;
+  Status s = impl_->ReadColumnOf(
+      *ds, row, column, {.limit = 1, .min_ts = ts, .max_ts = ts, .values = true},
+      &info, &values);
+  if (s.IsNotFound()) {
+    return Status::NotFound("no version " + Describe(dataset, row, column, ts));
+  }
+  ROWFS_RETURN_IF_ERROR(s);
+  *value = std::move(values[0].value);
+  return Status::OK();
+}
+
+Status Store::ListVersions(std::string_view dataset, std::string_view row,
+                           std::string_view column, const VersionQuery& query,
+                           std::vector<Version>* versions) const {
+  DatasetPtr ds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+  versions->clear();
+  ColumnInfo info;
+  Status s = impl_->ReadColumnOf(*ds, row, column,
+                                 {.limit = query.limit,
+                                  .min_ts = query.min_ts,
+                                  .max_ts = query.max_ts,
+                                  .values = true},
+                                 &info, versions);
+  return s.IsNotFound() ? Status::OK() : s;
+}
+
+Status Store::StatColumn(std::string_view dataset, std::string_view row,
+                         std::string_view column, ColumnInfo* info,
+                         size_t max_versions) const {
+  DatasetPtr ds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+  return impl_->ReadColumnOf(*ds, row, column, {.limit = max_versions}, info,
+                             nullptr);
+}
+
+Status Store::StatVersion(std::string_view dataset, std::string_view row,
+                          std::string_view column, uint64_t ts,
+                          ColumnInfo* info) const {
+  DatasetPtr ds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+  Status s = impl_->ReadColumnOf(*ds, row, column,
+                                 {.limit = 1, .min_ts = ts, .max_ts = ts}, info,
+                                 nullptr);
+  if (s.IsNotFound()) {
+    return Status::NotFound("no version " + Describe(dataset, row, column, ts));
+  }
+  return s;
+}
+
+Status Store::StatRow(std::string_view dataset, std::string_view row,
+                      RowInfo* info) const {
+  DatasetPtr ds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+  RangeIterator it = impl_->RowIterator(*ds, row);
+  bool visible = false;
+  ROWFS_RETURN_IF_ERROR(ProbeRow(it.get(), RowBegin(row), ds->policy->Load(),
+                                 impl_->Now(), &info->name, &visible,
+                                 &info->attrs));
+  if (!visible) {
+    return Status::NotFound("row " + Describe(dataset, row) + " does not exist");
+  }
+  return Status::OK();
+}
+
+Status Store::ListColumns(std::string_view dataset, std::string_view row,
+                          std::vector<ColumnInfo>* columns) const {
+  DatasetPtr ds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+  columns->clear();
+  const Policy policy = ds->policy->Load();
+  const uint64_t now = impl_->Now();
+  RangeIterator it = impl_->RowIterator(*ds, row);
+  bool row_exists = false;
+  ColumnInfo current;
+  uint64_t rank = 0;
+  bool current_done = false;
+  auto finish = [&]() {
+    if (!current.versions.empty()) columns->push_back(std::move(current));
+    current = ColumnInfo{};
+  };
+  for (it->Seek(RowBegin(row)); it->Valid(); it->Next()) {
+    ParsedKey k;
+    ROWFS_RETURN_IF_ERROR(ParseOwnKey(it->key(), &k));
+    if (k.kind == KeyKind::kRowMeta) {
+      row_exists = true;
+      continue;
+    }
+    if (k.column != current.name) {
+      finish();
+      current.name.assign(k.column);
+      rank = 0;
+      current_done = false;
+    }
+    if (k.kind == KeyKind::kColumnMeta) {
+      Attrs a;
+      ROWFS_RETURN_IF_ERROR(DecodeAttrs(ToView(it->value()), &a));
+      current.attrs = a;
+      continue;
+    }
+    if (current_done) continue;
+    if (!IsVersionVisible(policy, now, k.ts, rank++)) {
+      // Older versions are invisible too; skip the rest of the column.
+      current_done = true;
+      continue;
+    }
+    current.versions.push_back({k.ts, it->value().size()});
+  }
+  ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(it->status(), "listing row"));
+  finish();
+  if (!row_exists && columns->empty()) {
+    return Status::NotFound("row " + Describe(dataset, row) + " does not exist");
+  }
+  return Status::OK();
+}
+
+std::unique_ptr<RowCursor> Store::NewRowCursor(std::string_view dataset,
+                                               std::string_view start_after,
+                                               Status* status) const {
+  DatasetPtr ds;
+  *status = impl_->Find(dataset, &ds);
+  if (!status->ok()) return nullptr;
+  return std::make_unique<RowCursorImpl>(std::move(ds), impl_->Now(),
+                                         std::string(start_after));
+}
+
+Status Store::ListRows(std::string_view dataset, std::string_view start_after,
+                       size_t limit, std::vector<RowInfo>* rows,
+                       std::string* next_start_after) const {
+  Status s;
+  std::unique_ptr<RowCursor> cursor = NewRowCursor(dataset, start_after, &s);
+  if (!s.ok()) return s;
+  rows->clear();
+  next_start_after->clear();
+  RowInfo row;
+  while ((limit == 0 || rows->size() < limit) && cursor->Next(&row)) {
+    rows->push_back(std::move(row));
+  }
+  ROWFS_RETURN_IF_ERROR(cursor->status());
+  if (limit != 0 && rows->size() == limit && cursor->Next(&row)) {
+    *next_start_after = rows->back().name;
+  }
+  return cursor->status();
+}
+
+// ---------------------------------------------------------------- Maintenance
+
+Status Store::SyncWal() {
+  if (impl_->read_only()) return Status::OK();
+  return Status::FromRocksDB(impl_->db->FlushWAL(/*sync=*/true), "syncing WAL");
+}
+
+Status Store::Flush() {
+  if (impl_->read_only()) return Status::OK();
+  std::vector<DatasetPtr> all;
+  {
+    std::shared_lock lock(impl_->datasets_mu);
+    for (const auto& kv : impl_->datasets) all.push_back(kv.second);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles{impl_->meta_cf};
+  for (const auto& ds : all) handles.push_back(ds->cf);
+  return Status::FromRocksDB(impl_->db->Flush(rocksdb::FlushOptions(), handles),
+                             "flush");
+}
+
+Status Store::CompactDataset(std::string_view dataset) {
+  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("compact"));
+  DatasetPtr ds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForce;
+  return Status::FromRocksDB(
+      impl_->db->CompactRange(options, ds->cf, nullptr, nullptr),
+      "compacting " + std::string(dataset));
+}
+
+Status Store::RawKeys(std::string_view dataset, size_t limit,
+                      std::vector<std::string>* keys) const {
+  DatasetPtr ds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+  keys->clear();
+  RangeIterator it(impl_->db, ds->cf, std::string(), std::string());
+  for (it->SeekToFirst(); it->Valid() && (limit == 0 || keys->size() < limit);
+       it->Next()) {
+    keys->push_back(it->key().ToString());
+  }
+  return Status::FromRocksDB(it->status());
+}
+
+Status Store::GetProperty(std::string_view dataset, std::string_view property,
+                          std::string* value) const {
+  std::vector<DatasetPtr> targets;
+  if (dataset.empty()) {
+    std::shared_lock lock(impl_->datasets_mu);
+    for (const auto& kv : impl_->datasets) targets.push_back(kv.second);
+  } else {
+    DatasetPtr ds;
+    ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+    targets.push_back(std::move(ds));
+  }
+  if (targets.size() == 1) {
+    if (!impl_->db->GetProperty(targets[0]->cf, ToSlice(property), value)) {
+      return Status::NotFound("no property " + std::string(property));
+    }
+    return Status::OK();
+  }
+  uint64_t sum = 0;
+  for (const auto& ds : targets) {
+    uint64_t v = 0;
+    if (!impl_->db->GetIntProperty(ds->cf, ToSlice(property), &v)) {
+      return Status::NotFound("no integer property " + std::string(property));
+    }
+    sum += v;
+  }
+  *value = std::to_string(sum);
+  return Status::OK();
+}
+
+}  // namespace rowfs

@@ -1,0 +1,209 @@
+#include <rocksdb/cache.h>
+#include <rocksdb/convenience.h>
+#include <rocksdb/env.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/options_util.h>
+
+#include <charconv>
+#include <string>
+
+#include "rocks_options.h"
+#include "rowfs/store_options.h"
+
+namespace rowfs {
+namespace {
+
+constexpr uint64_t kMiB = 1024 * 1024;
+
+Status ParseInt(std::string_view text, int64_t* out) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || ptr != text.data() + text.size()) {
+    return Status::InvalidArgument("'" + std::string(text) +
+                                   "' is not an integer");
+  }
+  *out = v;
+  return Status::OK();
+}
+
+Status ParseBool(std::string_view text, bool* out) {
+  if (text == "1" || text == "true" || text == "yes" || text == "on") {
+    *out = true;
+  } else if (text == "0" || text == "false" || text == "no" || text == "off") {
+    *out = false;
+  } else {
+    return Status::InvalidArgument("'" + std::string(text) +
+                                   "' is not a boolean");
+  }
+  return Status::OK();
+}
+
+Status ParseCompression(std::string_view name, rocksdb::CompressionType* out) {
+  using rocksdb::CompressionType;
+  if (name == "none") *out = CompressionType::kNoCompression;
+  else if (name == "snappy") *out = CompressionType::kSnappyCompression;
+  else if (name == "lz4") *out = CompressionType::kLZ4Compression;
+  else if (name == "zstd") *out = CompressionType::kZSTD;
+  else if (name == "zlib") *out = CompressionType::kZlibCompression;
+  else {
+    return Status::InvalidArgument("unknown compression '" +
+                                   std::string(name) +
+                                   "' (none|snappy|lz4|zstd|zlib)");
+  }
+  return Status::OK();
+}
+
+class RowPrefix : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "rowfs.RowPrefix.v1"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    const void* sep = memchr(key.data(), '\0', key.size());
+    const size_t len = static_cast<const char*>(sep) - key.data() + 1;
+    return rocksdb::Slice(key.data(), len);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return memchr(key.data(), '\0', key.size()) != nullptr;
+  }
+};
+
+}  // namespace
+
+Status ParseByteSize(std::string_view text, uint64_t* bytes) {
+  if (text.empty()) return Status::InvalidArgument("empty size");
+  uint64_t mult = 1;
+  switch (text.back()) {
+    case 'k': case 'K': mult = 1024; break;
+    case 'm': case 'M': mult = kMiB; break;
+    case 'g': case 'G': mult = 1024 * kMiB; break;
+    default: break;
+  }
+  if (mult != 1) text.remove_suffix(1);
+  int64_t v = 0;
+  ROWFS_RETURN_IF_ERROR(ParseInt(text, &v));
+  if (v < 0 || static_cast<uint64_t>(v) > UINT64_MAX / mult) {
+    return Status::InvalidArgument("size out of range");
+  }
+  *bytes = static_cast<uint64_t>(v) * mult;
+  return Status::OK();
+}
+
+Status SetStoreOption(StoreOptions* o, std::string_view key,
+                      std::string_view value) {
+  if (key == "block_cache") {
+    uint64_t v = 0;
+    ROWFS_RETURN_IF_ERROR(ParseByteSize(value, &v));
+    o->block_cache_bytes = v;
+  } else if (key == "write_buffer") {
+    uint64_t v = 0;
+    ROWFS_RETURN_IF_ERROR(ParseByteSize(value, &v));
+    if (v < 64 * 1024) return Status::InvalidArgument("write_buffer < 64K");
+    o->write_buffer_bytes = v;
+  } else if (key == "bloom_bits") {
+    int64_t v = 0;
+    ROWFS_RETURN_IF_ERROR(ParseInt(value, &v));
+    if (v < 0 || v > 64) return Status::InvalidArgument("bloom_bits not 0..64");
+    o->bloom_bits_per_key = static_cast<int>(v);
+  } else if (key == "row_prefix_bloom") {
+    bool v = false;
+    ROWFS_RETURN_IF_ERROR(ParseBool(value, &v));
+    o->row_prefix_bloom = v;
+  } else if (key == "max_open_files") {
+    int64_t v = 0;
+    ROWFS_RETURN_IF_ERROR(ParseInt(value, &v));
+    if (v < -1 || v > INT32_MAX) {
+      return Status::InvalidArgument("max_open_files out of range");
+    }
+    o->max_open_files = static_cast<int>(v);
+  } else if (key == "compression") {
+    rocksdb::CompressionType unused;
+    ROWFS_RETURN_IF_ERROR(ParseCompression(value, &unused));
+    o->compression = std::string(value);
+  } else if (key == "options_file") {
+    if (value.empty()) return Status::InvalidArgument("empty options_file");
+    o->options_file = std::string(value);
+  } else {
+    return Status::NotFound("unknown store option '" + std::string(key) + "'");
+  }
+  return Status::OK();
+}
+
+const rocksdb::SliceTransform* RowPrefixTransform() {
+  static const RowPrefix transform;
+  return &transform;
+}
+
+Status BuildRocksOptions(const StoreOptions& o, rocksdb::DBOptions* db,
+                         rocksdb::ColumnFamilyOptions* cf,
+                         std::vector<rocksdb::ColumnFamilyDescriptor>* file_cfs) {
+  const bool from_file = !o.options_file.empty();
+  if (from_file) {
+    rocksdb::ConfigOptions config;
+    config.env = rocksdb::Env::Default();
+    config.ignore_unknown_options = false;
+    rocksdb::Status s =
+        rocksdb::LoadOptionsFromFile(config, o.options_file, db, file_cfs);
+    if (!s.ok()) return Status::FromRocksDB(s, "options file " + o.options_file);
+    for (const auto& d : *file_cfs) {
+      if (d.name == rocksdb::kDefaultColumnFamilyName) *cf = d.options;
+    }
+  } else {
+    db->IncreaseParallelism(2);
+    db->max_background_jobs = 2;
+    db->bytes_per_sync = kMiB;
+    db->keep_log_file_num = 4;
+    db->max_manifest_file_size = 64 * kMiB;
+    cf->level_compaction_dynamic_level_bytes = true;
+  }
+  db->create_if_missing = o.create_if_missing;
+  db->create_missing_column_families = false;
+  if (o.max_open_files) db->max_open_files = *o.max_open_files;
+  else if (!from_file) db->max_open_files = -1;
+
+  if (o.write_buffer_bytes) cf->write_buffer_size = *o.write_buffer_bytes;
+  else if (!from_file) cf->write_buffer_size = 64 * kMiB;
+
+  if (o.compression) {
+    ROWFS_RETURN_IF_ERROR(ParseCompression(*o.compression, &cf->compression));
+  } else if (!from_file) {
+    cf->compression = rocksdb::kLZ4Compression;
+  }
+
+  if (o.row_prefix_bloom.value_or(false)) {
+    cf->prefix_extractor.reset(RowPrefixTransform(), [](auto*) {});
+    cf->memtable_prefix_bloom_size_ratio = 0.02;
+  }
+
+  // The table factory is rebuilt unless the file configured one and no
+  // table option was given explicitly.
+  const bool table_explicit = o.block_cache_bytes || o.bloom_bits_per_key;
+  if (!from_file || table_explicit) {
+    rocksdb::BlockBasedTableOptions table;
+    if (from_file) {
+      if (const auto* loaded =
+              cf->table_factory->GetOptions<rocksdb::BlockBasedTableOptions>()) {
+        table = *loaded;
+      }
+    } else {
+      table.block_size = 16 * 1024;
+      table.cache_index_and_filter_blocks = true;
+      table.pin_l0_filter_and_index_blocks_in_cache = true;
+      table.format_version = 5;
+    }
+    if (o.block_cache_bytes || !from_file) {
+      table.block_cache =
+          rocksdb::NewLRUCache(o.block_cache_bytes.value_or(256 * kMiB));
+    }
+    const int bits = o.bloom_bits_per_key.value_or(from_file ? -1 : 10);
+    if (bits > 0) {
+      table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(bits, false));
+      table.whole_key_filtering = true;
+    } else if (bits == 0) {
+      table.filter_policy.reset();
+    }
+    cf->table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  }
+  return Status::OK();
+}
+
+}  // namespace rowfs

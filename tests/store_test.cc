@@ -1,0 +1,637 @@
+#include "rowfs/store.h"
+
+#include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <rocksdb/perf_context.h>
+#include <rocksdb/perf_level.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "rowfs/key_codec.h"
+#include "testutil.h"
+
+namespace rowfs {
+namespace {
+
+const Attrs kDirAttrs{0755, 1000, 1000, 0};
+
+class StoreApiTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    ASSERT_OK(store().CreateDataset("ds", kDirAttrs));
+  }
+  std::vector<uint64_t> Timestamps(std::string_view ds, std::string_view row,
+                                   std::string_view col) {
+    std::vector<Version> versions;
+    EXPECT_OK(store().ListVersions(ds, row, col, {}, &versions));
+    std::vector<uint64_t> out;
+    for (const auto& v : versions) out.push_back(v.ts);
+    return out;
+  }
+  std::string Latest(std::string_view ds, std::string_view row,
+                     std::string_view col) {
+    Version v;
+    Status s = store().GetLatest(ds, row, col, &v);
+    return s.ok() ? v.value : "<" + s.ToString() + ">";
+  }
+  std::vector<std::string> RowNames(std::string_view ds) {
+    std::vector<RowInfo> rows;
+    std::string next;
+    EXPECT_OK(store().ListRows(ds, "", 0, &rows, &next));
+    std::vector<std::string> out;
+    for (const auto& r : rows) out.push_back(r.name);
+    return out;
+  }
+};
+
+// ---------------------------------------------------------------- datasets
+
+TEST_F(StoreApiTest, DatasetsAreCreatedListedAndDropped) {
+  EXPECT_CODE(store().CreateDataset("ds", kDirAttrs), kAlreadyExists);
+  EXPECT_CODE(store().CreateDataset("default", kDirAttrs), kInvalidArgument);
+  EXPECT_CODE(store().CreateDataset("", kDirAttrs), kInvalidArgument);
+  EXPECT_CODE(store().CreateDataset("a/b", kDirAttrs), kInvalidArgument);
+  EXPECT_CODE(store().CreateDataset(std::string(256, 'x'), kDirAttrs),
+              kNameTooLong);
+  ASSERT_OK(store().CreateDataset("b", Attrs{0700, 5, 6, 7}));
+  std::vector<DatasetInfo> list = store().ListDatasets();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].name, "b");
+  EXPECT_EQ(list[0].attrs, (Attrs{0700, 5, 6, 7}));
+  EXPECT_EQ(list[1].name, "ds");
+
+  ASSERT_OK(store().Put("b", "r", "c", "v"));
+  EXPECT_CODE(store().DropDataset("b"), kNotEmpty);
+  ASSERT_OK(store().DeleteRow("b", "r", false));
+  ASSERT_OK(store().DropDataset("b"));
+  EXPECT_CODE(store().DropDataset("b"), kNotFound);
+  EXPECT_EQ(store().ListDatasets().size(), 1u);
+  EXPECT_CODE(store().Put("b", "r", "c", "v"), kNotFound);
+}
+
+TEST_F(StoreApiTest, DatasetsAndAttrsSurviveReopen) {
+  ASSERT_OK(store().CreateDataset("other", Attrs{0750, 1, 2, 3}));
+  ASSERT_OK(store().SetDatasetAttrs("ds", Attrs{0711, 9, 9, 99}));
+  ASSERT_OK(store().SetRootAttrs(Attrs{0777, 4, 4, 4}));
+  ASSERT_OK(store().Put("other", "r", "c", "hello", 123));
+  Reopen();
+  DatasetInfo info;
+  ASSERT_OK(store().GetDataset("other", &info));
+  EXPECT_EQ(info.attrs, (Attrs{0750, 1, 2, 3}));
+  ASSERT_OK(store().GetDataset("ds", &info));
+  EXPECT_EQ(info.attrs, (Attrs{0711, 9, 9, 99}));
+  Attrs root;
+  ASSERT_OK(store().GetRootAttrs(&root));
+  EXPECT_EQ(root, (Attrs{0777, 4, 4, 4}));
+  EXPECT_EQ(Latest("other", "r", "c"), "hello");
+}
+
+TEST_F(StoreApiTest, DroppedDatasetCanBeRecreatedEmpty) {
+  ASSERT_OK(store().Put("ds", "r", "c", "v"));
+  ASSERT_OK(store().DropDataset("ds", /*force=*/true));
+  ASSERT_OK(store().CreateDataset("ds", kDirAttrs));
+  EXPECT_TRUE(RowNames("ds").empty());
+  Reopen();
+  EXPECT_TRUE(RowNames("ds").empty());
+}
+
+// ---------------------------------------------------------------- writes
+
+TEST_F(StoreApiTest, ServerTimestampsNeverCollide) {
+  uint64_t t1, t2, t3;
+  ASSERT_OK(store().Put("ds", "r", "c", "a", kServerTimestamp, &t1));
+  ASSERT_OK(store().Put("ds", "r", "c", "b", kServerTimestamp, &t2));
+  EXPECT_EQ(t1, kStartMs);
+  EXPECT_EQ(t2, kStartMs + 1);  // same millisecond: latest + 1
+  clock_.Advance(100);
+  ASSERT_OK(store().Put("ds", "r", "c", "c", kServerTimestamp, &t3));
+  EXPECT_EQ(t3, kStartMs + 100);
+  // A future client timestamp pushes later server timestamps past it.
+  ASSERT_OK(store().Put("ds", "r", "c", "future", kStartMs + 5000));
+  ASSERT_OK(store().Put("ds", "r", "c", "next", kServerTimestamp, &t3));
+  EXPECT_EQ(t3, kStartMs + 5001);
+  EXPECT_EQ(Latest("ds", "r", "c"), "next");
+  EXPECT_EQ(Timestamps("ds", "r", "c"),
+            (std::vector<uint64_t>{kStartMs + 5001, kStartMs + 5000,
+                                   kStartMs + 100, kStartMs + 1, kStartMs}));
+}
+
+TEST_F(StoreApiTest, ClientTimestampStoresOrReplacesExactlyThatVersion) {
+  ASSERT_OK(store().Put("ds", "r", "c", "new", 2000));
+  ASSERT_OK(store().Put("ds", "r", "c", "backfill", 1000));
+  EXPECT_EQ(Latest("ds", "r", "c"), "new");
+  ASSERT_OK(store().Put("ds", "r", "c", "replaced", 1000));
+  std::string v;
+  ASSERT_OK(store().GetVersion("ds", "r", "c", 1000, &v));
+  EXPECT_EQ(v, "replaced");
+  EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{2000, 1000}));
+  EXPECT_CODE(store().Put("ds", "r", "c", "x", kMaxTimestamp + 1),
+              kInvalidArgument);
+  ASSERT_OK(store().Put("ds", "r", "c", "max", kMaxTimestamp));
+  EXPECT_EQ(Latest("ds", "r", "c"), "max");
+  // No timestamp is left after the largest one.
+  EXPECT_CODE(store().Put("ds", "r", "c", "x"), kInvalidArgument);
+}
+
+TEST_F(StoreApiTest, BatchIsAtomicAcrossDatasets) {
+  ASSERT_OK(store().CreateDataset("ds2", kDirAttrs));
+  Batch batch;
+  batch.Put("ds", "r1", "a", "1");
+  batch.Put("ds2", "r2", "b", "2", 77);
+  batch.Put("ds", "r1", "a", "again");  // same column: after the first
+  std::vector<uint64_t> ts;
+  ASSERT_OK(store().Write(batch, {}, &ts));
+  ASSERT_EQ(ts.size(), 3u);
+  EXPECT_EQ(ts[1], 77u);
+  EXPECT_GT(ts[2], ts[0]);
+  EXPECT_EQ(Latest("ds", "r1", "a"), "again");
+  EXPECT_EQ(Latest("ds2", "r2", "b"), "2");
+
+  // A batch with one bad operation writes nothing.
+  Batch bad;
+  bad.Put("ds", "r1", "new", "x");
+  bad.Put("missing", "r", "c", "x");
+  EXPECT_CODE(store().Write(bad), kNotFound);
+  Batch bad_name;
+  bad_name.Put("ds", "r1", "new2", "x");
+  bad_name.Put("ds", "r1", "c@12", "x");
+  EXPECT_CODE(store().Write(bad_name), kInvalidArgument);
+  ColumnInfo info;
+  EXPECT_CODE(store().StatColumn("ds", "r1", "new", &info), kNotFound);
+  EXPECT_CODE(store().StatColumn("ds", "r1", "new2", &info), kNotFound);
+}
+
+TEST_F(StoreApiTest, BatchDeleteSeesEarlierPutsOfTheSameBatch) {
+  ASSERT_OK(store().Put("ds", "r", "c", "old", 10));
+  Batch batch;
+  batch.Put("ds", "r", "c", "new", 20);
+  batch.DeleteColumn("ds", "r", "c");
+  batch.Put("ds", "r", "d", "x", 30);
+  ASSERT_OK(store().Write(batch));
+  ColumnInfo info;
+  EXPECT_CODE(store().StatColumn("ds", "r", "c", &info), kNotFound);
+  EXPECT_EQ(Latest("ds", "r", "d"), "x");
+}
+
+TEST_F(StoreApiTest, ConcurrentWritersKeepEveryVersion) {
+  constexpr int kThreads = 8, kPerThread = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Every thread hits the shared column and one of its own.
+        ASSERT_OK(store().Put("ds", "r", "shared", std::to_string(t)));
+        ASSERT_OK(store().Put("ds", "r" + std::to_string(t), "own",
+                              std::to_string(i)));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::vector<uint64_t> ts = Timestamps("ds", "r", "shared");
+  EXPECT_EQ(ts.size(), size_t{kThreads * kPerThread});
+  EXPECT_EQ(std::set<uint64_t>(ts.begin(), ts.end()).size(), ts.size());
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(Timestamps("ds", "r" + std::to_string(t), "own").size(),
+              size_t{kPerThread});
+    EXPECT_EQ(Latest("ds", "r" + std::to_string(t), "own"),
+              std::to_string(kPerThread - 1));
+  }
+}
+
+// ---------------------------------------------------------------- reads
+
+TEST_F(StoreApiTest, VersionQueriesUseInclusiveBoundsAndLimit) {
+  for (uint64_t ts : {10, 20, 30, 40, 50}) {
+    ASSERT_OK(store().Put("ds", "r", "c", "v" + std::to_string(ts), ts));
+  }
+  const struct {
+    VersionQuery q;
+    std::vector<uint64_t> expected;
+  } cases[] = {
+      {{}, {50, 40, 30, 20, 10}},
+      {{.limit = 2}, {50, 40}},
+      {{.min_ts = 20, .max_ts = 40}, {40, 30, 20}},
+      {{.limit = 1, .min_ts = 20, .max_ts = 40}, {40}},
+      {{.min_ts = 41, .max_ts = 49}, {}},
+      {{.min_ts = 50}, {50}},
+      {{.max_ts = 10}, {10}},
+  };
+  for (const auto& c : cases) {
+    std::vector<Version> versions;
+    ASSERT_OK(store().ListVersions("ds", "r", "c", c.q, &versions));
+    std::vector<uint64_t> got;
+    for (const auto& v : versions) {
+      got.push_back(v.ts);
+      EXPECT_EQ(v.value, "v" + std::to_string(v.ts));
+    }
+    EXPECT_EQ(got, c.expected) << c.q.limit << " " << c.q.min_ts << " "
+                               << c.q.max_ts;
+  }
+  std::vector<Version> none;
+  ASSERT_OK(store().ListVersions("ds", "r", "missing", {}, &none));
+  EXPECT_TRUE(none.empty());
+  std::string v;
+  EXPECT_CODE(store().GetVersion("ds", "r", "c", 11, &v), kNotFound);
+  Version unused;
+  EXPECT_CODE(store().GetLatest("ds", "nope", "c", &unused), kNotFound);
+  EXPECT_CODE(store().GetLatest("nods", "r", "c", &unused), kNotFound);
+}
+
+TEST_F(StoreApiTest, StatReportsSizesAttrsAndVersions) {
+  const Attrs col_attrs{0640, 7, 8, 0};
+  Batch b;
+  b.Put("ds", "r", "c", "12345", 100, &col_attrs);
+  ASSERT_OK(store().Write(b));
+  ASSERT_OK(store().Put("ds", "r", "c", "1234567", 200));
+  ColumnInfo info;
+  ASSERT_OK(store().StatColumn("ds", "r", "c", &info));
+  ASSERT_EQ(info.versions.size(), 1u);
+  EXPECT_EQ(info.versions[0].ts, 200u);
+  EXPECT_EQ(info.versions[0].size, 7u);
+  ASSERT_TRUE(info.attrs.has_value());
+  EXPECT_EQ(*info.attrs, col_attrs);
+  ASSERT_OK(store().StatColumn("ds", "r", "c", &info, 0));
+  EXPECT_EQ(info.versions.size(), 2u);
+  ASSERT_OK(store().StatVersion("ds", "r", "c", 100, &info));
+  EXPECT_EQ(info.versions[0].size, 5u);
+  EXPECT_CODE(store().StatVersion("ds", "r", "c", 150, &info), kNotFound);
+
+  ASSERT_OK(store().SetColumnAttrs("ds", "r", "c", Attrs{0600, 1, 1, 0}));
+  ASSERT_OK(store().StatColumn("ds", "r", "c", &info));
+  EXPECT_EQ(info.attrs->mode, 0600u);
+  EXPECT_CODE(store().SetColumnAttrs("ds", "r", "zz", Attrs{}), kNotFound);
+}
+
+TEST_F(StoreApiTest, RowsExistByMetaRecordOrCells) {
+  RowInfo row;
+  EXPECT_CODE(store().StatRow("ds", "r", &row), kNotFound);
+  ASSERT_OK(store().CreateRow("ds", "r", Attrs{0700, 3, 4, 5}));
+  EXPECT_CODE(store().CreateRow("ds", "r", kDirAttrs), kAlreadyExists);
+  ASSERT_OK(store().StatRow("ds", "r", &row));
+  ASSERT_TRUE(row.attrs.has_value());
+  EXPECT_EQ(*row.attrs, (Attrs{0700, 3, 4, 5}));
+  std::vector<ColumnInfo> cols;
+  ASSERT_OK(store().ListColumns("ds", "r", &cols));
+  EXPECT_TRUE(cols.empty());
+
+  ASSERT_OK(store().Put("ds", "implicit", "c", "v"));
+  ASSERT_OK(store().StatRow("ds", "implicit", &row));
+  EXPECT_FALSE(row.attrs.has_value());
+  ASSERT_OK(store().SetRowAttrs("ds", "implicit", kDirAttrs));
+  ASSERT_OK(store().StatRow("ds", "implicit", &row));
+  EXPECT_TRUE(row.attrs.has_value());
+  EXPECT_CODE(store().SetRowAttrs("ds", "nope", kDirAttrs), kNotFound);
+}
+
+TEST_F(StoreApiTest, ListColumnsGroupsVersionsNewestFirst) {
+  ASSERT_OK(store().CreateRow("ds", "r", kDirAttrs));
+  ASSERT_OK(store().Put("ds", "r", "b", "bb", 5));
+  ASSERT_OK(store().Put("ds", "r", "a", "a1", 1));
+  ASSERT_OK(store().Put("ds", "r", "a", "a22", 2));
+  ASSERT_OK(store().Put("ds", "r", "a b", "x", 3));
+  ASSERT_OK(store().Put("ds", "r2", "zzz", "other row", 3));
+  std::vector<ColumnInfo> cols;
+  ASSERT_OK(store().ListColumns("ds", "r", &cols));
+  ASSERT_EQ(cols.size(), 3u);
+  EXPECT_EQ(cols[0].name, "a");
+  ASSERT_EQ(cols[0].versions.size(), 2u);
+  EXPECT_EQ(cols[0].versions[0].ts, 2u);
+  EXPECT_EQ(cols[0].versions[0].size, 3u);
+  EXPECT_EQ(cols[0].versions[1].ts, 1u);
+  EXPECT_EQ(cols[1].name, "a b");
+  EXPECT_EQ(cols[2].name, "b");
+  EXPECT_CODE(store().ListColumns("ds", "missing", &cols), kNotFound);
+}
+
+TEST_F(StoreApiTest, RowListingPagesAndSkipsCells) {
+  // Row names that share prefixes and bytes around the separator.
+  const std::vector<std::string> names = {"a", "a\x01", "ab", "b", "b b",
+                                          "\xff"};
+  for (const auto& n : names) {
+    for (int c = 0; c < 300; ++c) {
+      ASSERT_OK(store().Put("ds", n, "col" + std::to_string(c), "v", 1));
+    }
+  }
+  EXPECT_EQ(RowNames("ds"), names);
+
+  std::vector<std::string> paged;
+  std::string after;
+  do {
+    std::vector<RowInfo> rows;
+    ASSERT_OK(store().ListRows("ds", after, 4, &rows, &after));
+    ASSERT_LE(rows.size(), 4u);
+    for (const auto& r : rows) paged.push_back(r.name);
+  } while (!after.empty());
+  EXPECT_EQ(paged, names);
+
+  // Skip-scan: listing 6 rows of 300 cells each must not step through the
+  // cells (one seek per row, a handful of Next calls at most).
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  EXPECT_EQ(RowNames("ds").size(), names.size());
+  const uint64_t steps = rocksdb::get_perf_context()->next_on_memtable_count;
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  EXPECT_LT(steps, 50u);
+}
+
+// ---------------------------------------------------------------- deletes
+
+TEST_F(StoreApiTest, DeletesRemoveExactlyTheirTarget) {
+  ASSERT_OK(store().Put("ds", "r", "c", "1", 1));
+  ASSERT_OK(store().Put("ds", "r", "c", "2", 2));
+  ASSERT_OK(store().Put("ds", "r", "d", "3", 3));
+  ASSERT_OK(store().Put("ds", "r2", "c", "4", 4));
+
+  EXPECT_CODE(store().DeleteVersion("ds", "r", "c", 7), kNotFound);
+  ASSERT_OK(store().DeleteVersion("ds", "r", "c", 2));
+  EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{1}));
+  ASSERT_OK(store().DeleteColumn("ds", "r", "c"));
+  EXPECT_CODE(store().DeleteColumn("ds", "r", "c"), kNotFound);
+  EXPECT_EQ(Latest("ds", "r", "d"), "3");
+  EXPECT_CODE(store().DeleteRow("ds", "r", /*only_if_empty=*/true), kNotEmpty);
+  ASSERT_OK(store().DeleteRow("ds", "r", false));
+  EXPECT_EQ(RowNames("ds"), (std::vector<std::string>{"r2"}));
+  EXPECT_CODE(store().DeleteRow("ds", "r", false), kNotFound);
+}
+
+// ---------------------------------------------------------------- moves
+
+TEST_F(StoreApiTest, RenameToMissingColumnMovesEveryVersion) {
+  const Attrs attrs{0600, 1, 2, 0};
+  Batch b;
+  b.Put("ds", "r", "src", "v1", 1, &attrs);
+  ASSERT_OK(store().Write(b));
+  ASSERT_OK(store().Put("ds", "r", "src", "v2", 2));
+  ASSERT_OK(store().CreateDataset("other", kDirAttrs));
+  ASSERT_OK(store().MoveColumn({"ds", "r", "src"}, {"other", "x", "dst"},
+                               MoveMode::kReplace));
+  ColumnInfo info;
+  EXPECT_CODE(store().StatColumn("ds", "r", "src", &info), kNotFound);
+  EXPECT_EQ(Timestamps("other", "x", "dst"), (std::vector<uint64_t>{2, 1}));
+  ASSERT_OK(store().StatColumn("other", "x", "dst", &info));
+  EXPECT_EQ(*info.attrs, attrs);
+  // No stray meta record left behind at the source.
+  std::vector<std::string> keys;
+  ASSERT_OK(store().RawKeys("ds", 0, &keys));
+  EXPECT_TRUE(keys.empty());
+}
+
+TEST_F(StoreApiTest, RenameOverExistingColumnKeepsTargetHistory) {
+  ASSERT_OK(store().Put("ds", "r", "dst", "d1", 100));
+  ASSERT_OK(store().Put("ds", "r", "dst", "d2", 200));
+  ASSERT_OK(store().Put("ds", "r", "tmp", "t-old", 50));
+  ASSERT_OK(store().Put("ds", "r", "tmp", "edited", 300));
+  ASSERT_OK(store().MoveColumn({"ds", "r", "tmp"}, {"ds", "r", "dst"},
+                               MoveMode::kReplace));
+  EXPECT_EQ(Latest("ds", "r", "dst"), "edited");
+  // The source's timestamp is kept when it is newer than the target's.
+  EXPECT_EQ(Timestamps("ds", "r", "dst"), (std::vector<uint64_t>{300, 200, 100}));
+  ColumnInfo info;
+  EXPECT_CODE(store().StatColumn("ds", "r", "tmp", &info), kNotFound);
+
+  // An older source becomes latest + 1.
+  ASSERT_OK(store().Put("ds", "r", "tmp2", "older", 10));
+  ASSERT_OK(store().MoveColumn({"ds", "r", "tmp2"}, {"ds", "r", "dst"},
+                               MoveMode::kReplace));
+  EXPECT_EQ(Timestamps("ds", "r", "dst"),
+            (std::vector<uint64_t>{301, 300, 200, 100}));
+  EXPECT_EQ(Latest("ds", "r", "dst"), "older");
+
+  // Identical bytes already at the source's timestamp add nothing
+  // (restoring the same backup twice).
+  ASSERT_OK(store().Put("ds", "r", "tmp3", "d2", 200));
+  ASSERT_OK(store().MoveColumn({"ds", "r", "tmp3"}, {"ds", "r", "dst"},
+                               MoveMode::kReplace));
+  EXPECT_EQ(Timestamps("ds", "r", "dst").size(), 4u);
+}
+
+TEST_F(StoreApiTest, RenameVersionsAndIntoVersions) {
+  ASSERT_OK(store().Put("ds", "r", "c", "one", 1));
+  ASSERT_OK(store().Put("ds", "r", "c", "two", 2));
+  // A version to a new column: that version alone moves.
+  ASSERT_OK(store().MoveColumn({"ds", "r", "c", 1}, {"ds", "r", "first"},
+                               MoveMode::kReplace));
+  EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{2}));
+  EXPECT_EQ(Timestamps("ds", "r", "first"), (std::vector<uint64_t>{1}));
+  // A column to a version name: stored as exactly that version.
+  ASSERT_OK(store().Put("ds", "r", ".tmp", "restored", 99));
+  ASSERT_OK(store().MoveColumn({"ds", "r", ".tmp"}, {"ds", "r", "c", 7},
+                               MoveMode::kReplace));
+  std::string v;
+  ASSERT_OK(store().GetVersion("ds", "r", "c", 7, &v));
+  EXPECT_EQ(v, "restored");
+  EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{7, 2}));
+  // Same source and target: nothing happens.
+  ASSERT_OK(store().MoveColumn({"ds", "r", "c"}, {"ds", "r", "c"},
+                               MoveMode::kReplace));
+  EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{7, 2}));
+  EXPECT_CODE(store().MoveColumn({"ds", "r", "nope"}, {"ds", "r", "x"},
+                                 MoveMode::kReplace),
+              kNotFound);
+}
+
+TEST_F(StoreApiTest, RenameNoReplaceAndExchange) {
+  ASSERT_OK(store().Put("ds", "r", "a", "A", 1));
+  ASSERT_OK(store().Put("ds", "r", "a", "A2", 2));
+  ASSERT_OK(store().Put("ds", "r", "b", "B", 5));
+  EXPECT_CODE(store().MoveColumn({"ds", "r", "a"}, {"ds", "r", "b"},
+                                 MoveMode::kNoReplace),
+              kAlreadyExists);
+  ASSERT_OK(store().MoveColumn({"ds", "r", "a"}, {"ds", "r", "b"},
+                               MoveMode::kExchange));
+  EXPECT_EQ(Timestamps("ds", "r", "a"), (std::vector<uint64_t>{5}));
+  EXPECT_EQ(Timestamps("ds", "r", "b"), (std::vector<uint64_t>{2, 1}));
+  EXPECT_EQ(Latest("ds", "r", "b"), "A2");
+  EXPECT_CODE(store().MoveColumn({"ds", "r", "a"}, {"ds", "r", "zz"},
+                                 MoveMode::kExchange),
+              kNotFound);
+  EXPECT_CODE(store().MoveColumn({"ds", "r", "a"}, {"ds", "r", "b", 1},
+                                 MoveMode::kExchange),
+              kInvalidArgument);
+  ASSERT_OK(store().MoveColumn({"ds", "r", "b", 1}, {"ds", "r", "a", 5},
+                               MoveMode::kExchange));
+  std::string v;
+  ASSERT_OK(store().GetVersion("ds", "r", "a", 5, &v));
+  EXPECT_EQ(v, "A");
+  ASSERT_OK(store().GetVersion("ds", "r", "b", 1, &v));
+  EXPECT_EQ(v, "B");
+}
+
+TEST_F(StoreApiTest, RowRenameMovesAllCells) {
+  ASSERT_OK(store().CreateRow("ds", "src", Attrs{0700, 1, 1, 0}));
+  ASSERT_OK(store().Put("ds", "src", "a", "1", 1));
+  ASSERT_OK(store().Put("ds", "src", "a", "2", 2));
+  ASSERT_OK(store().Put("ds", "src", "b", "3", 3));
+  ASSERT_OK(store().CreateDataset("other", kDirAttrs));
+  ASSERT_OK(store().MoveRow("ds", "src", "other", "dst", MoveMode::kReplace));
+  EXPECT_TRUE(RowNames("ds").empty());
+  EXPECT_EQ(Timestamps("other", "dst", "a"), (std::vector<uint64_t>{2, 1}));
+  RowInfo row;
+  ASSERT_OK(store().StatRow("other", "dst", &row));
+  EXPECT_EQ(row.attrs->mode, 0700u);
+
+  // Onto an empty row: allowed. Onto a non-empty one: NotEmpty.
+  ASSERT_OK(store().CreateRow("other", "empty", kDirAttrs));
+  ASSERT_OK(store().MoveRow("other", "dst", "other", "empty", MoveMode::kReplace));
+  EXPECT_EQ(Latest("other", "empty", "b"), "3");
+  ASSERT_OK(store().Put("other", "full", "x", "y", 1));
+  EXPECT_CODE(store().MoveRow("other", "empty", "other", "full",
+                              MoveMode::kReplace),
+              kNotEmpty);
+  EXPECT_CODE(store().MoveRow("other", "empty", "other", "full",
+                              MoveMode::kNoReplace),
+              kAlreadyExists);
+  ASSERT_OK(store().MoveRow("other", "empty", "other", "full",
+                            MoveMode::kExchange));
+  EXPECT_EQ(Latest("other", "full", "b"), "3");
+  EXPECT_EQ(Latest("other", "empty", "x"), "y");
+  EXPECT_CODE(store().MoveRow("other", "nope", "other", "x", MoveMode::kReplace),
+              kNotFound);
+}
+
+TEST_F(StoreApiTest, RestampMovesAVersion) {
+  ASSERT_OK(store().Put("ds", "r", "c", "old", 100));
+  ASSERT_OK(store().Put("ds", "r", "c", "new", 200));
+  ASSERT_OK(store().Restamp("ds", "r", "c", std::nullopt, 500));
+  EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{500, 100}));
+  ASSERT_OK(store().Restamp("ds", "r", "c", 100, 150));
+  EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{500, 150}));
+  // Onto an identical version: the moved one simply disappears.
+  ASSERT_OK(store().Put("ds", "r", "c", "new", 600));
+  ASSERT_OK(store().Restamp("ds", "r", "c", std::nullopt, 500));
+  EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{500, 150}));
+  // Onto itself: nothing.
+  ASSERT_OK(store().Restamp("ds", "r", "c", 150, 150));
+  EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{500, 150}));
+  EXPECT_CODE(store().Restamp("ds", "r", "c", 7, 8), kNotFound);
+}
+
+// ---------------------------------------------------------------- durability
+
+TEST_F(StoreApiTest, DataSurvivesReopen) {
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_OK(store().Put("ds", "row" + std::to_string(i), "c",
+                          std::string(i, 'x'), 1000 + i));
+  }
+  Reopen();
+  EXPECT_EQ(RowNames("ds").size(), 100u);
+  EXPECT_EQ(Latest("ds", "row42", "c"), std::string(42, 'x'));
+}
+
+TEST_F(StoreApiTest, SecondWriterIsRefusedAsBusy) {
+  std::unique_ptr<Store> second;
+  Status s = Store::Open(options_, db_path(), &second);
+  EXPECT_EQ(s.code(), Status::Code::kBusy) << s.ToString();
+  EXPECT_EQ(second, nullptr);
+}
+
+TEST_F(StoreApiTest, ReadOnlyOpenRefusesWrites) {
+  ASSERT_OK(store().Put("ds", "r", "c", "v", 5));
+  store_.reset();
+  StoreOptions ro = options_;
+  ro.mode = StoreOptions::Mode::kReadOnly;
+  std::unique_ptr<Store> reader;
+  ASSERT_OK(Store::Open(ro, db_path(), &reader));
+  Version v;
+  ASSERT_OK(reader->GetLatest("ds", "r", "c", &v));
+  EXPECT_EQ(v.value, "v");
+  EXPECT_CODE(reader->Put("ds", "r", "c", "w"), kReadOnly);
+  EXPECT_CODE(reader->CreateDataset("x", kDirAttrs), kReadOnly);
+  EXPECT_CODE(reader->DeleteRow("ds", "r", false), kReadOnly);
+}
+
+TEST(StoreOpenTest, RejectsAFileAsDatabasePath) {
+  TempDir dir;
+  const std::string file = dir.Sub("file");
+  std::ofstream(file) << "x";
+  std::unique_ptr<Store> store;
+  EXPECT_CODE(Store::Open({}, file, &store), kInvalidArgument);
+  StoreOptions ro;
+  ro.mode = StoreOptions::Mode::kReadOnly;
+  EXPECT_CODE(Store::Open(ro, dir.Sub("missing"), &store), kNotFound);
+}
+
+// ---------------------------------------------------------------- options
+
+TEST(StoreOptionsTest, ParsesEveryOption) {
+  StoreOptions o;
+  ASSERT_OK(SetStoreOption(&o, "block_cache", "64M"));
+  EXPECT_EQ(o.block_cache_bytes, 64u << 20);
+  ASSERT_OK(SetStoreOption(&o, "write_buffer", "1G"));
+  EXPECT_EQ(o.write_buffer_bytes, 1ull << 30);
+  ASSERT_OK(SetStoreOption(&o, "bloom_bits", "0"));
+  EXPECT_EQ(o.bloom_bits_per_key, 0);
+  ASSERT_OK(SetStoreOption(&o, "row_prefix_bloom", "yes"));
+  EXPECT_EQ(o.row_prefix_bloom, true);
+  ASSERT_OK(SetStoreOption(&o, "max_open_files", "500"));
+  EXPECT_EQ(o.max_open_files, 500);
+  ASSERT_OK(SetStoreOption(&o, "compression", "zstd"));
+  EXPECT_EQ(o.compression, "zstd");
+  const struct {
+    const char *key, *value;
+    Status::Code code;
+  } bad[] = {
+      {"nope", "1", Status::Code::kNotFound},
+      {"block_cache", "12X", Status::Code::kInvalidArgument},
+      {"block_cache", "-1", Status::Code::kInvalidArgument},
+      {"write_buffer", "1K", Status::Code::kInvalidArgument},
+      {"bloom_bits", "65", Status::Code::kInvalidArgument},
+      {"row_prefix_bloom", "maybe", Status::Code::kInvalidArgument},
+      {"compression", "brotli", Status::Code::kInvalidArgument},
+      {"max_open_files", "-2", Status::Code::kInvalidArgument},
+      {"options_file", "", Status::Code::kInvalidArgument},
+  };
+  for (const auto& b : bad) {
+    EXPECT_EQ(SetStoreOption(&o, b.key, b.value).code(), b.code)
+        << b.key << "=" << b.value;
+  }
+}
+
+TEST(StoreOptionsTest, TuningOptionsAndOptionsFileOpenAWorkingStore) {
+  TempDir dir;
+  StoreOptions o;
+  ASSERT_OK(SetStoreOption(&o, "row_prefix_bloom", "1"));
+  ASSERT_OK(SetStoreOption(&o, "compression", "none"));
+  ASSERT_OK(SetStoreOption(&o, "block_cache", "8M"));
+  {
+    std::unique_ptr<Store> store;
+    ASSERT_OK(Store::Open(o, dir.Sub("db"), &store));
+    ASSERT_OK(store->CreateDataset("ds", kDirAttrs));
+    for (int r = 0; r < 50; ++r) {
+      ASSERT_OK(store->Put("ds", "r" + std::to_string(r), "c", "v", 1));
+    }
+    ASSERT_OK(store->Flush());
+    std::vector<RowInfo> rows;
+    std::string next;
+    ASSERT_OK(store->ListRows("ds", "", 0, &rows, &next));
+    EXPECT_EQ(rows.size(), 50u);
+    ColumnInfo info;
+    ASSERT_OK(store->StatColumn("ds", "r7", "c", &info));
+  }
+  // Reopen with the OPTIONS file RocksDB wrote for this database.
+  std::string options_file;
+  for (const auto& e : std::filesystem::directory_iterator(dir.Sub("db"))) {
+    if (e.path().filename().string().rfind("OPTIONS-", 0) == 0) {
+      options_file = e.path();
+    }
+  }
+  ASSERT_FALSE(options_file.empty());
+  StoreOptions from_file;
+  ASSERT_OK(SetStoreOption(&from_file, "options_file", options_file));
+  std::unique_ptr<Store> store;
+  ASSERT_OK(Store::Open(from_file, dir.Sub("db"), &store));
+  Version v;
+  ASSERT_OK(store->GetLatest("ds", "r7", "c", &v));
+  StoreOptions missing;
+  missing.options_file = dir.Sub("no-such-file");
+  std::unique_ptr<Store> other;
+  EXPECT_FALSE(Store::Open(missing, dir.Sub("db2"), &other).ok());
+}
+
+}  // namespace
+}  // namespace rowfs
