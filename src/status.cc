@@ -21,6 +21,9 @@ std::string_view CodeName(Status::Code code) {
     case C::kIOError: return "IOError";
     case C::kCorruption: return "Corruption";
     case C::kCrossDevice: return "CrossDevice";
+    case C::kTooLarge: return "TooLarge";
+    case C::kNoAttribute: return "NoAttribute";
+    case C::kRange: return "Range";
   }
   return "Unknown";
 }

@@ -37,6 +37,9 @@ class Status {
     kIOError,           // a real I/O failure
     kCorruption,        // the database content is not what rowfs wrote
     kCrossDevice,       // a move between places rowfs cannot move atomically
+    kTooLarge,          // a value or offset beyond rowfs's limits
+    kNoAttribute,       // an extended attribute that is not set
+    kRange,             // a caller's buffer is too small
   };
 
   Status() noexcept = default;
@@ -69,6 +72,11 @@ class Status {
   static Status CrossDevice(std::string_view msg) {
     return {Code::kCrossDevice, msg};
   }
+  static Status TooLarge(std::string_view msg) { return {Code::kTooLarge, msg}; }
+  static Status NoAttribute(std::string_view msg) {
+    return {Code::kNoAttribute, msg};
+  }
+  static Status Range(std::string_view msg) { return {Code::kRange, msg}; }
 
   // Translates a RocksDB status, keeping its message. `context` (for example
   // the dataset or key being accessed) is prefixed to the message.

@@ -1,0 +1,215 @@
+#include "daemon.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "filesystem.h"
+#include "logging.h"
+#include "mount_options.h"
+#include "rowfs/store.h"
+
+namespace rowfs {
+namespace {
+
+// Start-up result channel from the serving child to the waiting parent:
+// one line, "OK" or the reason of the failure.
+class StartupReport {
+ public:
+  explicit StartupReport(int fd) : fd_(fd) {}
+  void Ok() { Send("OK"); }
+  void Fail(const std::string& reason) {
+    if (fd_ < 0) std::fprintf(stderr, "rowfs: %s\n", reason.c_str());
+    Send(reason);
+  }
+
+ private:
+  void Send(const std::string& line) {
+    if (fd_ < 0) return;
+    std::string msg = line + "\n";
+    ssize_t unused = write(fd_, msg.data(), msg.size());
+    (void)unused;
+    close(fd_);
+    fd_ = -1;
+  }
+  int fd_;
+};
+
+// A mountpoint left behind by a daemon that died answers ENOTCONN; detach
+// it so that the new mount can take its place.
+void CleanStaleMount(const std::string& mountpoint) {
+  struct stat st;
+  if (stat(mountpoint.c_str(), &st) == 0 || errno != ENOTCONN) return;
+  if (umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
+    const std::string cmd = "fusermount3 -u -z '" + mountpoint + "' 2>/dev/null";
+    if (std::system(cmd.c_str()) != 0) return;
+  }
+  std::fprintf(stderr, "rowfs: cleaned up a stale mount at %s\n",
+               mountpoint.c_str());
+}
+
+Status CheckPaths(const MountOptions& o) {
+  CleanStaleMount(o.mountpoint);
+  struct stat st;
+  if (stat(o.mountpoint.c_str(), &st) != 0) {
+    return Status::NotFound("mountpoint " + o.mountpoint + ": " + strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument("mountpoint " + o.mountpoint +
+                                   " is not a directory");
+  }
+  if (stat(o.db_path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument("DB_DIR " + o.db_path + " is not a directory");
+  }
+  return Status::OK();
+}
+
+// Opens the store, mounts and serves until unmounted or signalled.
+int Serve(const MountOptions& o, int ready_fd) {
+  StartupReport report(ready_fd);
+  Status s = SetupLogging(o.foreground, o.log_level, o.log_file);
+  if (!s.ok()) {
+    report.Fail(s.message());
+    return 1;
+  }
+  std::unique_ptr<Store> store;
+  s = Store::Open(o.store, o.db_path, &store);
+  if (!s.ok()) {
+    report.Fail(s.message());
+    return 1;
+  }
+  Attrs root;
+  if (store->GetRootAttrs(&root).IsNotFound() && !store->read_only()) {
+    s = store->SetRootAttrs(Attrs{0755, o.fs.default_uid, o.fs.default_gid,
+                                  Clock::Real()->NowMs()});
+    if (!s.ok()) {
+      report.Fail(s.message());
+      return 1;
+    }
+  }
+
+  auto fs = std::make_unique<Filesystem>(store.get(), o.fs);
+  std::vector<std::string> args = FuseArguments(o);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  fuse_session* se = fuse_session_new(&fargs, &Filesystem::Operations(),
+                                      sizeof(fuse_lowlevel_ops), fs.get());
+  fuse_opt_free_args(&fargs);
+  if (se == nullptr) {
+    report.Fail("invalid mount options (libfuse refused them)");
+    return 1;
+  }
+  fs->SetSession(se);
+  if (fuse_set_signal_handlers(se) != 0) {
+    fuse_session_destroy(se);
+    report.Fail("cannot install signal handlers");
+    return 1;
+  }
+  if (fuse_session_mount(se, o.mountpoint.c_str()) != 0) {
+    fuse_remove_signal_handlers(se);
+    fuse_session_destroy(se);
+    report.Fail("cannot mount at " + o.mountpoint);
+    return 1;
+  }
+  spdlog::info("mounted {} at {}{}", o.db_path, o.mountpoint,
+               store->read_only() ? " (read-only)" : "");
+  report.Ok();
+  if (!o.foreground) {
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, STDIN_FILENO);
+      dup2(null, STDOUT_FILENO);
+      dup2(null, STDERR_FILENO);
+      if (null > STDERR_FILENO) close(null);
+    }
+    if (chdir("/") != 0) spdlog::warn("chdir /: {}", strerror(errno));
+  }
+
+  int rc;
+  if (o.single_threaded) {
+    rc = fuse_session_loop(se);
+  } else {
+    fuse_loop_config* config = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_clone_fd(config, 0);
+    fuse_loop_cfg_set_max_threads(config, 64);
+    rc = fuse_session_loop_mt(se, config);
+    fuse_loop_cfg_destroy(config);
+  }
+  fuse_session_unmount(se);
+  fuse_remove_signal_handlers(se);
+  fs.reset();  // stops the invalidator before the session goes
+  fuse_session_destroy(se);
+  s = store->SyncWal();
+  if (!s.ok()) spdlog::error("syncing the WAL on exit: {}", s.ToString());
+  store.reset();
+  spdlog::info("unmounted {}", o.mountpoint);
+  return rc == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int RunDaemon(int argc, char** argv) {
+  MountOptions options;
+  std::string text;
+  Status s = ParseCommandLine(argc, argv, &options, &text);
+  if (!s.ok()) {
+    std::fprintf(stderr, "rowfs: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (!text.empty()) {
+    std::fputs(text.c_str(), stdout);
+    return 0;
+  }
+  s = CheckPaths(options);
+  if (!s.ok()) {
+    std::fprintf(stderr, "rowfs: %s\n", s.message().c_str());
+    return 1;
+  }
+  if (options.foreground) return Serve(options, -1);
+
+  // Fork before RocksDB starts its threads; the parent waits for the
+  // child's report so failures reach the terminal with a non-zero status.
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    std::fprintf(stderr, "rowfs: pipe: %s\n", strerror(errno));
+    return 1;
+  }
+  const pid_t pid = fork();
+  if (pid < 0) {
+    std::fprintf(stderr, "rowfs: fork: %s\n", strerror(errno));
+    return 1;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    setsid();
+    _exit(Serve(options, fds[1]));
+  }
+  close(fds[1]);
+  std::string line;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof(buf))) > 0) line.append(buf, n);
+  close(fds[0]);
+  while (!line.empty() && line.back() == '\n') line.pop_back();
+  if (line == "OK") return 0;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (line.empty()) {
+    std::fprintf(stderr, "rowfs: the daemon exited during start-up (status %d)\n",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  } else {
+    std::fprintf(stderr, "rowfs: %s\n", line.c_str());
+  }
+  return 1;
+}
+
+}  // namespace rowfs

@@ -1,0 +1,1289 @@
+#include "filesystem.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+#include "errno_map.h"
+#include "rowfs/clock.h"
+#include "rowfs/key_codec.h"
+#include "rowfs/names.h"
+
+namespace rowfs {
+namespace {
+
+constexpr std::string_view kMaxVersionsXattr = "user.rowfs.max_versions";
+constexpr std::string_view kTtlXattr = "user.rowfs.ttl";
+
+timespec MsToTimespec(uint64_t ms) {
+  timespec ts;
+  ts.tv_sec = static_cast<time_t>(ms / 1000);
+  ts.tv_nsec = static_cast<long>((ms % 1000) * 1000000);
+  return ts;
+}
+
+uint64_t TimespecToMs(const timespec& ts) {
+  if (ts.tv_sec < 0) return 0;
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 +
+         static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+bool IsDir(NodeKind k) {
+  return k == NodeKind::kRoot || k == NodeKind::kDataset || k == NodeKind::kRow;
+}
+
+CellRef RefOf(const NodeKey& k) {
+  CellRef r{k.dataset, k.row, k.column, std::nullopt};
+  if (k.kind == NodeKind::kVersion) r.ts = k.ts;
+  return r;
+}
+
+Status ParseUnsigned(std::string_view text, uint64_t* v) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) {
+    text.remove_suffix(1);
+  }
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), *v);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) {
+    return Status::InvalidArgument("value '" + std::string(text) +
+                                   "' is not a non-negative integer");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+struct Filesystem::FileHandle {
+  NodeId node;
+  std::shared_ptr<OpenFile> file;
+  bool append;
+  bool writable;
+};
+
+struct Filesystem::DirEntry {
+  std::string name;
+  NodeKey key;
+  struct stat st;
+};
+
+struct Filesystem::DirHandle {
+  std::mutex mu;
+  NodeInfo dir;
+  // Root and row directories: a snapshot taken at opendir.
+  std::vector<DirEntry> entries;
+  // Dataset directories stream rows from a cursor; `next_off` is the offset
+  // of the entry the cursor yields next, `pending` one that did not fit.
+  bool streaming = false;
+  std::unique_ptr<RowCursor> cursor;
+  off_t next_off = 0;
+  std::optional<DirEntry> pending;
+};
+
+Filesystem::Filesystem(Store* store, const FsOptions& options)
+    : store_(store), options_(options), mount_time_ms_(Clock::Real()->NowMs()) {
+  invalidator_ = std::thread([this] { InvalidatorLoop(); });
+}
+
+Filesystem::~Filesystem() {
+  {
+    std::lock_guard lock(inval_mu_);
+    inval_stop_ = true;
+  }
+  inval_cv_.notify_all();
+  invalidator_.join();
+}
+
+void Filesystem::SetSession(fuse_session* session) { session_ = session; }
+
+uint64_t Filesystem::Now() const { return store_->options().clock->NowMs(); }
+
+// ---------------------------------------------------------------- helpers
+
+void Filesystem::Fail(fuse_req_t req, const char* op, const std::string& path,
+                      const Status& s) {
+  const int err = ToErrno(s);
+  if (!IsRefusal(s)) {
+    spdlog::error("{} {}: {}", op, path, s.ToString());
+  } else if (s.code() == Status::Code::kNotFound ||
+             s.code() == Status::Code::kNoAttribute) {
+    spdlog::debug("{} {}: {}", op, path, s.ToString());
+  } else {
+    spdlog::info("{} {}: refused ({}): {}", op, path, strerror(err),
+                 s.ToString());
+  }
+  fuse_reply_err(req, err);
+}
+
+Status Filesystem::GetNode(fuse_ino_t ino, NodeInfo* node) const {
+  if (!inodes_.Get(ino, node)) {
+    return Status::NotFound("stale node " + std::to_string(ino));
+  }
+  return Status::OK();
+}
+
+Status Filesystem::ChildKey(const NodeInfo& parent, std::string_view name,
+                            NodeKey* key) const {
+  const NodeKey& p = parent.key;
+  switch (p.kind) {
+    case NodeKind::kRoot:
+      ROWFS_RETURN_IF_ERROR(ValidateDatasetName(name));
+      *key = NodeKey::Dataset(name);
+      return Status::OK();
+    case NodeKind::kDataset:
+      ROWFS_RETURN_IF_ERROR(ValidateRowName(name));
+      *key = NodeKey::Row(p.dataset, name);
+      return Status::OK();
+    case NodeKind::kRow: {
+      EntryName e;
+      ROWFS_RETURN_IF_ERROR(ParseEntryName(name, &e));
+      *key = e.ts ? NodeKey::Version(p.dataset, p.row, e.column, *e.ts)
+                  : NodeKey::Column(p.dataset, p.row, e.column);
+      return Status::OK();
+    }
+    case NodeKind::kColumn:
+    case NodeKind::kVersion:
+      return Status::NotPermitted("a column is a file, not a directory");
+  }
+  return Status::InvalidArgument("bad parent");
+}
+
+Attrs Filesystem::DirDefaults() const {
+  return Attrs{0755, options_.default_uid, options_.default_gid, mount_time_ms_};
+}
+
+Attrs Filesystem::FileDefaults() const {
+  return Attrs{0644, options_.default_uid, options_.default_gid, 0};
+}
+
+Attrs Filesystem::Caller(fuse_req_t req, mode_t mode) const {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  return Attrs{static_cast<uint32_t>(mode & 07777), ctx->uid, ctx->gid, Now()};
+}
+
+void Filesystem::FillStat(const NodeKey& key, const Attrs& attrs,
+                          uint64_t size, uint64_t mtime_ms,
+                          struct stat* st) const {
+  std::memset(st, 0, sizeof(*st));
+  st->st_ino = StableInodeNumber(key);
+  st->st_mode = (IsDir(key.kind) ? S_IFDIR : S_IFREG) | (attrs.mode & 07777);
+  st->st_uid = attrs.uid;
+  st->st_gid = attrs.gid;
+  st->st_size = static_cast<off_t>(size);
+  st->st_blksize = 4096;
+  st->st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
+  st->st_atim = st->st_mtim = st->st_ctim = MsToTimespec(mtime_ms);
+  switch (key.kind) {
+    case NodeKind::kRoot:
+      st->st_nlink = 2 + store_->ListDatasets().size();
+      break;
+    case NodeKind::kDataset:
+      st->st_nlink = 1;  // "unknown": rows are too many to count
+      break;
+    case NodeKind::kRow:
+      st->st_nlink = 2;  // a row holds no directories
+      break;
+    default:
+      st->st_nlink = 1;
+  }
+}
+
+Status Filesystem::StatKey(const NodeKey& key,
+                           const std::shared_ptr<OpenFile>& open,
+                           struct stat* st) const {
+  switch (key.kind) {
+    case NodeKind::kRoot: {
+      Attrs a;
+      Status s = store_->GetRootAttrs(&a);
+      if (s.IsNotFound()) {
+        a = DirDefaults();
+      } else {
+        ROWFS_RETURN_IF_ERROR(s);
+      }
+      FillStat(key, a, 4096, a.mtime_ms, st);
+      return Status::OK();
+    }
+    case NodeKind::kDataset: {
+      DatasetInfo info;
+      ROWFS_RETURN_IF_ERROR(store_->GetDataset(key.dataset, &info));
+      FillStat(key, info.attrs, 4096, info.attrs.mtime_ms, st);
+      return Status::OK();
+    }
+    case NodeKind::kRow: {
+      RowInfo info;
+      ROWFS_RETURN_IF_ERROR(store_->StatRow(key.dataset, key.row, &info));
+      const Attrs a = info.attrs.value_or(DirDefaults());
+      FillStat(key, a, 4096, a.mtime_ms, st);
+      return Status::OK();
+    }
+    case NodeKind::kColumn:
+    case NodeKind::kVersion:
+      break;
+  }
+  if (open != nullptr) {
+    std::lock_guard lock(open->mu);
+    if (open->NeedsStoreOnRelease()) {
+      Attrs a = open->attrs;
+      if (!open->created) {
+        ColumnInfo info;
+        Status s = store_->StatColumn(key.dataset, key.row, key.column, &info);
+        a = (s.ok() && info.attrs) ? *info.attrs : FileDefaults();
+      }
+      const uint64_t size = open->loaded ? open->data.size() : 0;
+      FillStat(key, a, size, open->mtime_override.value_or(open->modified_ms),
+               st);
+      return Status::OK();
+    }
+  }
+  ColumnInfo info;
+  if (key.kind == NodeKind::kColumn) {
+    ROWFS_RETURN_IF_ERROR(
+        store_->StatColumn(key.dataset, key.row, key.column, &info));
+  } else {
+    ROWFS_RETURN_IF_ERROR(
+        store_->StatVersion(key.dataset, key.row, key.column, key.ts, &info));
+  }
+  FillStat(key, info.attrs.value_or(FileDefaults()), info.versions[0].size,
+           info.versions[0].ts, st);
+  return Status::OK();
+}
+
+NodeInfo Filesystem::MakeEntry(const NodeKey& key, const struct stat& st,
+                               fuse_entry_param* e) {
+  NodeInfo node = inodes_.Lookup(key);
+  std::memset(e, 0, sizeof(*e));
+  e->ino = node.id;
+  e->generation = 0;  // node ids are never reused
+  e->attr = st;
+  e->attr.st_ino = node.st_ino;
+  e->attr_timeout = options_.attr_timeout;
+  e->entry_timeout = options_.entry_timeout;
+  return node;
+}
+
+Status Filesystem::CurrentAttrs(const NodeInfo& node, Attrs* attrs) const {
+  struct stat st;
+  ROWFS_RETURN_IF_ERROR(StatKey(node.key, node.open_file, &st));
+  *attrs = Attrs{st.st_mode & 07777u, st.st_uid, st.st_gid,
+                 TimespecToMs(st.st_mtim)};
+  return Status::OK();
+}
+
+Status Filesystem::SetAttrs(const NodeInfo& node, const Attrs& attrs) {
+  const NodeKey& k = node.key;
+  switch (k.kind) {
+    case NodeKind::kRoot: return store_->SetRootAttrs(attrs);
+    case NodeKind::kDataset: return store_->SetDatasetAttrs(k.dataset, attrs);
+    case NodeKind::kRow: return store_->SetRowAttrs(k.dataset, k.row, attrs);
+    case NodeKind::kColumn:
+    case NodeKind::kVersion:
+      break;
+  }
+  if (node.open_file != nullptr) {
+    std::lock_guard lock(node.open_file->mu);
+    if (node.open_file->created) {
+      node.open_file->attrs = attrs;
+      return Status::OK();
+    }
+  }
+  // Versions share their column's owner and mode.
+  return store_->SetColumnAttrs(k.dataset, k.row, k.column,
+                                Attrs{attrs.mode, attrs.uid, attrs.gid, 0});
+}
+
+OpenFile::Loader Filesystem::LoaderFor(NodeId id) const {
+  return [this, id](std::string* data, uint64_t* ts) -> Status {
+    NodeInfo node;
+    ROWFS_RETURN_IF_ERROR(GetNode(id, &node));
+    const NodeKey& k = node.key;
+    if (k.kind == NodeKind::kVersion) {
+      *ts = k.ts;
+      return store_->GetVersion(k.dataset, k.row, k.column, k.ts, data);
+    }
+    Version v;
+    ROWFS_RETURN_IF_ERROR(store_->GetLatest(k.dataset, k.row, k.column, &v));
+    *data = std::move(v.value);
+    *ts = v.ts;
+    return Status::OK();
+  };
+}
+
+Status Filesystem::Persist(NodeId id, OpenFile* f, bool sync) {
+  if (!f->NeedsStoreOnRelease()) return Status::OK();
+  NodeInfo node;
+  ROWFS_RETURN_IF_ERROR(GetNode(id, &node));
+  if (node.detached || f->unlinked) {
+    // Writes to an unlinked or replaced file vanish with it, as on a local
+    // filesystem.
+    f->dirty = f->deferred = f->created = false;
+    return Status::OK();
+  }
+  const NodeKey& k = node.key;
+  uint64_t ts = kServerTimestamp;
+  if (k.kind == NodeKind::kVersion) {
+    ts = k.ts;
+  } else if (f->mtime_override) {
+    ts = *f->mtime_override;
+  }
+  if (ts != kServerTimestamp && !f->created) {
+    // Restoring identical bytes onto an existing version is a no-op.
+    std::string existing;
+    if (store_->GetVersion(k.dataset, k.row, k.column, ts, &existing).ok() &&
+        existing == f->data) {
+      f->MarkStored(ts);
+      return Status::OK();
+    }
+  }
+  const bool restamp = k.kind == NodeKind::kVersion && f->mtime_override &&
+                       *f->mtime_override != k.ts;
+  const uint64_t restamp_to = restamp ? *f->mtime_override : 0;
+  Batch batch;
+  batch.Put(k.dataset, k.row, k.column, f->data, ts,
+            f->created ? &f->attrs : nullptr);
+  std::vector<uint64_t> stamps;
+  ROWFS_RETURN_IF_ERROR(store_->Write(batch, WriteOptions{sync}, &stamps));
+  f->MarkStored(stamps[0]);
+  InvalidateColumn(k.dataset, k.row, k.column, id);
+  // A version file stamped by utimens while open moves like a closed one.
+  if (restamp) return Restamp(node, restamp_to);
+  return Status::OK();
+}
+
+Status Filesystem::Restamp(const NodeInfo& node, uint64_t to_ms) {
+  const NodeKey& k = node.key;
+  std::optional<uint64_t> from;
+  if (k.kind == NodeKind::kVersion) from = k.ts;
+  ROWFS_RETURN_IF_ERROR(store_->Restamp(k.dataset, k.row, k.column, from, to_ms));
+  if (k.kind == NodeKind::kVersion && k.ts != to_ms) {
+    // The node now stands for the version at its new timestamp; its old
+    // name no longer exists.
+    std::vector<EntryInvalidation> stale;
+    NodeKey moved = k;
+    moved.ts = to_ms;
+    inodes_.Rename(k, moved, false, &stale);
+    if (auto parent = inodes_.Find(k.Parent())) {
+      stale.push_back({parent->id, k.Name()});
+    }
+    QueueEntryInvalidations(std::move(stale));
+  }
+  InvalidateColumn(k.dataset, k.row, k.column);
+  return Status::OK();
+}
+
+Status Filesystem::TruncateClosed(const NodeInfo& node, uint64_t size) {
+  if (size > options_.max_file_size) {
+    return Status::TooLarge("size above max_file_size");
+  }
+  auto f = OpenFile::ForExisting();
+  std::lock_guard lock(f->mu);
+  ROWFS_RETURN_IF_ERROR(f->EnsureLoaded(LoaderFor(node.id)));
+  if (f->data.size() == size) return Status::OK();  // no change, no version
+  ROWFS_RETURN_IF_ERROR(
+      f->Truncate(size, options_.max_file_size, Now(), LoaderFor(node.id)));
+  return Persist(node.id, f.get(), false);
+}
+
+// ---------------------------------------------------------------- caching
+
+void Filesystem::InvalidateInode(NodeId id, bool data) {
+  if (session_ == nullptr) return;
+  // Without writeback caching this never blocks, so it is safe inside a
+  // request handler (see fuse_lowlevel.h).
+  fuse_lowlevel_notify_inval_inode(session_, id, data ? 0 : -1, 0);
+}
+
+void Filesystem::InvalidateColumn(std::string_view ds, std::string_view row,
+                                  std::string_view col, NodeId keep_data_of) {
+  for (NodeId id : inodes_.ColumnNodes(ds, row, col)) {
+    InvalidateInode(id, id != keep_data_of);
+  }
+}
+
+void Filesystem::QueueEntryInvalidations(std::vector<EntryInvalidation> entries) {
+  if (entries.empty() || session_ == nullptr) return;
+  {
+    std::lock_guard lock(inval_mu_);
+    for (auto& e : entries) inval_queue_.push_back(std::move(e));
+  }
+  inval_cv_.notify_one();
+}
+
+void Filesystem::InvalidatorLoop() {
+  std::unique_lock lock(inval_mu_);
+  while (true) {
+    inval_cv_.wait(lock, [this] { return inval_stop_ || !inval_queue_.empty(); });
+    if (inval_stop_) return;
+    EntryInvalidation e = std::move(inval_queue_.front());
+    inval_queue_.pop_front();
+    lock.unlock();
+    fuse_lowlevel_notify_inval_entry(session_, e.parent, e.name.data(),
+                                     e.name.size());
+    lock.lock();
+  }
+}
+
+// ---------------------------------------------------------------- handlers
+
+void Filesystem::Init(fuse_conn_info* conn) {
+  if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) {
+    conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+  }
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  // No writeback cache: every write reaches the daemon before close returns.
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+void Filesystem::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  NodeInfo dir;
+  NodeKey key;
+  Status s = GetNode(parent, &dir);
+  if (s.ok()) s = ChildKey(dir, name, &key);
+  if (!s.ok()) {
+    if (s.code() == Status::Code::kInvalidArgument) {
+      // A name that cannot exist simply is not there.
+      s = Status::NotFound(s.message());
+    }
+    return Fail(req, "lookup", dir.key.Path() + "/" + name, s);
+  }
+  // A file created but not yet stored exists only in the inode table.
+  std::shared_ptr<OpenFile> open;
+  if (key.IsFile()) {
+    if (auto existing = inodes_.Find(key)) open = existing->open_file;
+  }
+  struct stat st;
+  s = StatKey(key, open, &st);
+  if (!s.ok()) return Fail(req, "lookup", key.Path(), s);
+  fuse_entry_param e;
+  MakeEntry(key, st, &e);
+  fuse_reply_entry(req, &e);
+}
+
+void Filesystem::Forget(fuse_ino_t ino, uint64_t nlookup) {
+  inodes_.Forget(ino, nlookup);
+}
+
+void Filesystem::GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  NodeInfo node;
+  Status s = GetNode(ino, &node);
+  struct stat st;
+  if (s.ok()) s = StatKey(node.key, node.open_file, &st);
+  if (!s.ok()) return Fail(req, "getattr", node.key.Path(), s);
+  st.st_ino = node.st_ino;
+  fuse_reply_attr(req, &st, options_.attr_timeout);
+}
+
+void Filesystem::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr,
+                         int to_set, fuse_file_info* fi) {
+  NodeInfo node;
+  Status s = GetNode(ino, &node);
+  if (!s.ok()) return Fail(req, "setattr", "?", s);
+  const std::string path = node.key.Path();
+  if (store_->read_only()) {
+    return Fail(req, "setattr", path, Status::ReadOnly("read-only mount"));
+  }
+  // Size first: it may store a version that a later utimens re-stamps.
+  if (to_set & FUSE_SET_ATTR_SIZE) {
+    if (!node.key.IsFile()) {
+      return Fail(req, "truncate", path, Status::NotPermitted("a directory"));
+    }
+    const uint64_t size = static_cast<uint64_t>(attr->st_size);
+    std::shared_ptr<OpenFile> f = node.open_file;
+    if (fi != nullptr) f = reinterpret_cast<FileHandle*>(fi->fh)->file;
+    if (f != nullptr) {
+      std::lock_guard lock(f->mu);
+      s = f->Truncate(size, options_.max_file_size, Now(), LoaderFor(ino));
+    } else {
+      s = TruncateClosed(node, size);
+    }
+    if (!s.ok()) return Fail(req, "truncate", path, s);
+  }
+  if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+    Attrs a;
+    s = CurrentAttrs(node, &a);
+    if (s.ok()) {
+      if (to_set & FUSE_SET_ATTR_MODE) a.mode = attr->st_mode & 07777;
+      if (to_set & FUSE_SET_ATTR_UID) a.uid = attr->st_uid;
+      if (to_set & FUSE_SET_ATTR_GID) a.gid = attr->st_gid;
+      s = SetAttrs(node, a);
+    }
+    if (!s.ok()) return Fail(req, "chmod/chown", path, s);
+    if (node.key.IsFile()) {
+      InvalidateColumn(node.key.dataset, node.key.row, node.key.column, ino);
+    }
+  }
+  if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
+    const uint64_t ms = (to_set & FUSE_SET_ATTR_MTIME_NOW)
+                            ? Now()
+                            : TimespecToMs(attr->st_mtim);
+    if (ms > kMaxTimestamp) {
+      return Fail(req, "utimens", path, Status::InvalidArgument("time out of range"));
+    }
+    if (!node.key.IsFile()) {
+      Attrs a;
+      s = CurrentAttrs(node, &a);
+      if (s.ok()) {
+        a.mtime_ms = ms;
+        s = SetAttrs(node, a);
+      }
+    } else {
+      bool pending = false;
+      if (node.open_file != nullptr) {
+        std::lock_guard lock(node.open_file->mu);
+        if (node.open_file->NeedsStoreOnRelease()) {
+          // Stored at exactly this time when the file is flushed.
+          node.open_file->mtime_override = ms;
+          pending = true;
+        }
+      }
+      if (!pending) s = Restamp(node, ms);
+    }
+    if (!s.ok()) return Fail(req, "utimens", path, s);
+  }
+  // Re-read: a restamp may have changed the node's identity.
+  if (!inodes_.Get(ino, &node)) {
+    return Fail(req, "setattr", path, Status::NotFound("node vanished"));
+  }
+  struct stat st;
+  s = StatKey(node.key, node.open_file, &st);
+  if (!s.ok()) return Fail(req, "setattr", path, s);
+  st.st_ino = node.st_ino;
+  fuse_reply_attr(req, &st, options_.attr_timeout);
+}
+
+void Filesystem::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name,
+                       mode_t mode) {
+  NodeInfo dir;
+  NodeKey key;
+  Status s = GetNode(parent, &dir);
+  if (s.ok() && dir.key.kind == NodeKind::kRow) {
+    s = Status::NotPermitted("a row holds columns (files), not directories");
+  }
+  if (s.ok()) s = ChildKey(dir, name, &key);
+  const Attrs attrs = Caller(req, mode);
+  if (s.ok()) {
+    s = key.kind == NodeKind::kDataset
+            ? store_->CreateDataset(key.dataset, attrs)
+            : store_->CreateRow(key.dataset, key.row, attrs);
+  }
+  struct stat st;
+  if (s.ok()) s = StatKey(key, nullptr, &st);
+  if (!s.ok()) return Fail(req, "mkdir", dir.key.Path() + "/" + name, s);
+  fuse_entry_param e;
+  MakeEntry(key, st, &e);
+  fuse_reply_entry(req, &e);
+}
+
+void Filesystem::Mknod(fuse_req_t req, fuse_ino_t parent, const char* name,
+                       mode_t mode, dev_t) {
+  NodeInfo dir;
+  NodeKey key;
+  Status s = GetNode(parent, &dir);
+  if (s.ok() && !S_ISREG(mode)) {
+    s = Status::NotPermitted("only regular files can be created");
+  }
+  if (s.ok() && dir.key.kind != NodeKind::kRow) {
+    s = Status::NotPermitted("files live inside rows");
+  }
+  if (s.ok()) s = ChildKey(dir, name, &key);
+  if (s.ok()) {
+    // mknod(2) creates an empty file at once: store an empty version.
+    const Attrs attrs = Caller(req, mode);
+    Batch batch;
+    batch.Put(key.dataset, key.row, key.column, "",
+              key.kind == NodeKind::kVersion ? key.ts : kServerTimestamp,
+              &attrs);
+    s = store_->Write(batch);
+  }
+  struct stat st;
+  if (s.ok()) s = StatKey(key, nullptr, &st);
+  if (!s.ok()) return Fail(req, "mknod", dir.key.Path() + "/" + name, s);
+  fuse_entry_param e;
+  MakeEntry(key, st, &e);
+  fuse_reply_entry(req, &e);
+}
+
+void Filesystem::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  NodeInfo dir;
+  NodeKey key;
+  Status s = GetNode(parent, &dir);
+  if (s.ok() && dir.key.kind != NodeKind::kRow) {
+    s = Status::NotFound("no files outside rows");
+  }
+  if (s.ok()) s = ChildKey(dir, name, &key);
+  if (!s.ok()) return Fail(req, "unlink", dir.key.Path() + "/" + name, s);
+  bool pending_create = false;
+  if (auto node = inodes_.Find(key); node && node->open_file) {
+    std::lock_guard lock(node->open_file->mu);
+    pending_create = node->open_file->created;
+    node->open_file->unlinked = true;
+  }
+  s = key.kind == NodeKind::kVersion
+          ? store_->DeleteVersion(key.dataset, key.row, key.column, key.ts)
+          : store_->DeleteColumn(key.dataset, key.row, key.column);
+  if (s.IsNotFound() && pending_create) s = Status::OK();
+  if (!s.ok()) return Fail(req, "unlink", key.Path(), s);
+  InvalidateColumn(key.dataset, key.row, key.column);
+  std::vector<EntryInvalidation> stale;
+  inodes_.Remove(key, &stale);
+  QueueEntryInvalidations(std::move(stale));
+  fuse_reply_err(req, 0);
+}
+
+void Filesystem::Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  NodeInfo dir;
+  NodeKey key;
+  Status s = GetNode(parent, &dir);
+  if (s.ok() && dir.key.kind == NodeKind::kRow) {
+    s = Status::NotFound("rows hold no directories");
+  }
+  if (s.ok()) s = ChildKey(dir, name, &key);
+  if (s.ok()) {
+    s = key.kind == NodeKind::kDataset
+            ? store_->DropDataset(key.dataset)
+            : store_->DeleteRow(key.dataset, key.row, /*only_if_empty=*/true);
+  }
+  if (!s.ok()) return Fail(req, "rmdir", dir.key.Path() + "/" + name, s);
+  std::vector<EntryInvalidation> stale;
+  inodes_.Remove(key, &stale);
+  fuse_reply_err(req, 0);
+}
+
+void Filesystem::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
+                        fuse_ino_t newparent, const char* newname,
+                        unsigned int flags) {
+  NodeInfo src_dir, dst_dir;
+  NodeKey from, to;
+  Status s = GetNode(parent, &src_dir);
+  if (s.ok()) s = GetNode(newparent, &dst_dir);
+  if (s.ok()) s = ChildKey(src_dir, name, &from);
+  if (s.ok()) s = ChildKey(dst_dir, newname, &to);
+  const std::string path =
+      src_dir.key.Path() + "/" + name + " -> " + dst_dir.key.Path() + "/" + newname;
+  if (!s.ok()) return Fail(req, "rename", path, s);
+  MoveMode mode = MoveMode::kReplace;
+  if (flags & RENAME_EXCHANGE) mode = MoveMode::kExchange;
+  if (flags & RENAME_NOREPLACE) mode = MoveMode::kNoReplace;
+  if (flags & ~(RENAME_EXCHANGE | RENAME_NOREPLACE)) {
+    return Fail(req, "rename", path, Status::InvalidArgument("unsupported flags"));
+  }
+  if (from.kind == NodeKind::kDataset) {
+    return Fail(req, "rename", path,
+                Status::CrossDevice("datasets cannot be renamed in place"));
+  }
+  if (from.IsFile() != to.IsFile() || (!from.IsFile() && from.kind != to.kind)) {
+    return Fail(req, "rename", path,
+                Status::NotPermitted("source and target are at different levels"));
+  }
+  if (from.IsFile()) {
+    // A file still being written is stored first, so the move sees it.
+    if (auto node = inodes_.Find(from); node && node->open_file) {
+      std::lock_guard lock(node->open_file->mu);
+      s = Persist(node->id, node->open_file.get(), false);
+      if (!s.ok()) return Fail(req, "rename", path, s);
+    }
+    s = store_->MoveColumn(RefOf(from), RefOf(to), mode);
+    if (!s.ok()) return Fail(req, "rename", path, s);
+    InvalidateColumn(from.dataset, from.row, from.column);
+    InvalidateColumn(to.dataset, to.row, to.column);
+    std::vector<EntryInvalidation> stale;
+    inodes_.Rename(from, to, mode == MoveMode::kExchange, &stale);
+    QueueEntryInvalidations(std::move(stale));
+  } else {
+    s = store_->MoveRow(from.dataset, from.row, to.dataset, to.row, mode);
+    if (!s.ok()) return Fail(req, "rename", path, s);
+    inodes_.RenameRow(from, to, mode == MoveMode::kExchange);
+  }
+  fuse_reply_err(req, 0);
+}
+
+void Filesystem::Create(fuse_req_t req, fuse_ino_t parent, const char* name,
+                        mode_t mode, fuse_file_info* fi) {
+  NodeInfo dir;
+  NodeKey key;
+  Status s = GetNode(parent, &dir);
+  if (s.ok() && store_->read_only()) s = Status::ReadOnly("read-only mount");
+  if (s.ok() && dir.key.kind != NodeKind::kRow) {
+    s = Status::NotPermitted("files live inside rows");
+  }
+  if (s.ok()) s = ChildKey(dir, name, &key);
+  if (!s.ok()) return Fail(req, "create", dir.key.Path() + "/" + name, s);
+  // The kernel asks to create what lookup did not find; if it appeared in
+  // the meantime, O_EXCL refuses and otherwise it is opened.
+  std::shared_ptr<OpenFile> existing_open;
+  if (auto n = inodes_.Find(key)) existing_open = n->open_file;
+  struct stat st;
+  const bool exists = StatKey(key, existing_open, &st).ok();
+  if (exists && (fi->flags & O_EXCL)) {
+    return Fail(req, "create", key.Path(), Status::AlreadyExists("exists"));
+  }
+  const Attrs attrs = Caller(req, mode);
+  fuse_entry_param e;
+  std::memset(&st, 0, sizeof(st));
+  FillStat(key, attrs, 0, Now(), &st);
+  NodeInfo node = MakeEntry(key, st, &e);
+  auto file = inodes_.AttachOpenFile(node.id, [&] {
+    return exists ? OpenFile::ForExisting() : OpenFile::ForCreate(attrs, Now());
+  });
+  {
+    std::lock_guard lock(file->mu);
+    ++file->handles;
+    if (exists && (fi->flags & O_TRUNC)) {
+      s = file->Truncate(0, options_.max_file_size, Now(), LoaderFor(node.id),
+                         /*at_open=*/true);
+    }
+  }
+  if (exists) {
+    Status st_s = StatKey(key, file, &e.attr);
+    if (st_s.ok()) e.attr.st_ino = node.st_ino;
+  }
+  auto* handle = new FileHandle{node.id, file, (fi->flags & O_APPEND) != 0,
+                                (fi->flags & O_ACCMODE) != O_RDONLY};
+  fi->fh = reinterpret_cast<uint64_t>(handle);
+  fi->keep_cache = 1;
+  fuse_reply_create(req, &e, fi);
+}
+
+void Filesystem::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  NodeInfo node;
+  Status s = GetNode(ino, &node);
+  if (s.ok() && !node.key.IsFile()) s = Status::NotPermitted("a directory");
+  const bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+  if (s.ok() && writable && store_->read_only()) {
+    s = Status::ReadOnly("read-only mount");
+  }
+  if (!s.ok()) return Fail(req, "open", node.key.Path(), s);
+  auto file = inodes_.AttachOpenFile(ino, [] { return OpenFile::ForExisting(); });
+  if (file == nullptr) {
+    return Fail(req, "open", node.key.Path(), Status::NotFound("node vanished"));
+  }
+  {
+    std::lock_guard lock(file->mu);
+    if (!file->loaded && !file->created) {
+      // Fail the open, not a later read, when the entry is gone.
+      s = file->EnsureLoaded(LoaderFor(ino));
+    }
+    if (s.ok()) {
+      ++file->handles;
+      if (writable && (fi->flags & O_TRUNC)) {
+        s = file->Truncate(0, options_.max_file_size, Now(), LoaderFor(ino),
+                           /*at_open=*/true);
+      }
+    }
+  }
+  if (!s.ok()) {
+    inodes_.DetachOpenFile(ino, file.get());
+    return Fail(req, "open", node.key.Path(), s);
+  }
+  auto* handle = new FileHandle{ino, file, (fi->flags & O_APPEND) != 0, writable};
+  fi->fh = reinterpret_cast<uint64_t>(handle);
+  // Every change the daemon makes to a column invalidates the kernel's pages
+  // of its nodes, so cached pages stay valid between opens.
+  fi->keep_cache = 1;
+  fuse_reply_open(req, fi);
+}
+
+void Filesystem::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                      fuse_file_info* fi) {
+  auto* h = reinterpret_cast<FileHandle*>(fi->fh);
+  std::string out;
+  Status s;
+  {
+    std::lock_guard lock(h->file->mu);
+    s = h->file->Read(static_cast<uint64_t>(off), size, LoaderFor(ino), &out);
+  }
+  if (!s.ok()) return Fail(req, "read", std::to_string(ino), s);
+  fuse_reply_buf(req, out.data(), out.size());
+}
+
+void Filesystem::Write(fuse_req_t req, fuse_ino_t ino, const char* buf,
+                       size_t size, off_t off, fuse_file_info* fi) {
+  auto* h = reinterpret_cast<FileHandle*>(fi->fh);
+  Status s;
+  {
+    std::lock_guard lock(h->file->mu);
+    s = h->file->Write(static_cast<uint64_t>(off), std::string_view(buf, size),
+                       h->append, options_.max_file_size, Now(),
+                       LoaderFor(ino));
+  }
+  if (!s.ok()) {
+    NodeInfo node;
+    inodes_.Get(ino, &node);
+    return Fail(req, "write", node.key.Path(), s);
+  }
+  fuse_reply_write(req, size);
+}
+
+void Filesystem::Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto* h = reinterpret_cast<FileHandle*>(fi->fh);
+  Status s;
+  {
+    std::lock_guard lock(h->file->mu);
+    if (h->file->NeedsStoreOnFlush()) s = Persist(ino, h->file.get(), false);
+  }
+  if (!s.ok()) {
+    NodeInfo node;
+    inodes_.Get(ino, &node);
+    return Fail(req, "flush", node.key.Path(), s);
+  }
+  fuse_reply_err(req, 0);
+}
+
+void Filesystem::Fsync(fuse_req_t req, fuse_ino_t ino, int,
+                       fuse_file_info* fi) {
+  auto* h = reinterpret_cast<FileHandle*>(fi->fh);
+  Status s;
+  {
+    std::lock_guard lock(h->file->mu);
+    const bool changed = h->file->NeedsStoreOnRelease();
+    s = Persist(ino, h->file.get(), /*sync=*/true);
+    // Nothing new to store: make what was stored before durable.
+    if (s.ok() && !changed) s = store_->SyncWal();
+  }
+  if (!s.ok()) return Fail(req, "fsync", std::to_string(ino), s);
+  fuse_reply_err(req, 0);
+}
+
+void Filesystem::Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  std::unique_ptr<FileHandle> h(reinterpret_cast<FileHandle*>(fi->fh));
+  bool last = false;
+  {
+    std::lock_guard lock(h->file->mu);
+    last = --h->file->handles == 0;
+    if (last) {
+      // Changes made after the last flush (e.g. through mmap) are kept.
+      Status s = Persist(ino, h->file.get(), false);
+      if (!s.ok()) {
+        spdlog::error("release {}: storing the last changes failed: {}", ino,
+                      s.ToString());
+      }
+    }
+  }
+  if (last) inodes_.DetachOpenFile(ino, h->file.get());
+  fuse_reply_err(req, 0);
+}
+
+// ---------------------------------------------------------------- dirs
+
+Status Filesystem::FillDir(DirHandle* h, const NodeInfo& dir) {
+  const NodeKey& k = dir.key;
+  if (k.kind == NodeKind::kRoot) {
+    for (const DatasetInfo& d : store_->ListDatasets()) {
+      DirEntry e{d.name, NodeKey::Dataset(d.name), {}};
+      FillStat(e.key, d.attrs, 4096, d.attrs.mtime_ms, &e.st);
+      h->entries.push_back(std::move(e));
+    }
+    return Status::OK();
+  }
+  if (k.kind == NodeKind::kDataset) {
+    Status s;
+    h->cursor = store_->NewRowCursor(k.dataset, "", &s);
+    h->streaming = true;
+    h->next_off = 3;  // after "." and ".."
+    return s;
+  }
+  std::vector<ColumnInfo> columns;
+  ROWFS_RETURN_IF_ERROR(store_->ListColumns(k.dataset, k.row, &columns));
+  for (const ColumnInfo& c : columns) {
+    const Attrs a = c.attrs.value_or(FileDefaults());
+    for (size_t i = 0; i < c.versions.size(); ++i) {
+      if (i > 0 && options_.versions_hidden) break;
+      const VersionInfo& v = c.versions[i];
+      NodeKey key = i == 0 ? NodeKey::Column(k.dataset, k.row, c.name)
+                           : NodeKey::Version(k.dataset, k.row, c.name, v.ts);
+      DirEntry e{key.Name(), key, {}};
+      FillStat(key, a, v.size, v.ts, &e.st);
+      h->entries.push_back(std::move(e));
+    }
+  }
+  return Status::OK();
+}
+
+Status Filesystem::NextDatasetEntry(DirHandle* h, DirEntry* entry, bool* done) {
+  if (h->pending) {
+    *entry = std::move(*h->pending);
+    h->pending.reset();
+    *done = false;
+    return Status::OK();
+  }
+  RowInfo row;
+  if (!h->cursor->Next(&row)) {
+    *done = true;
+    return h->cursor->status();
+  }
+  *done = false;
+  entry->key = NodeKey::Row(h->dir.key.dataset, row.name);
+  entry->name = row.name;
+  const Attrs a = row.attrs.value_or(DirDefaults());
+  FillStat(entry->key, a, 4096, a.mtime_ms, &entry->st);
+  return Status::OK();
+}
+
+void Filesystem::OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  NodeInfo node;
+  Status s = GetNode(ino, &node);
+  if (s.ok() && node.key.IsFile()) s = Status::NotPermitted("not a directory");
+  auto h = std::make_unique<DirHandle>();
+  h->dir = node;
+  if (s.ok()) s = FillDir(h.get(), node);
+  if (!s.ok()) return Fail(req, "opendir", node.key.Path(), s);
+  fi->fh = reinterpret_cast<uint64_t>(h.release());
+  fuse_reply_open(req, fi);
+}
+
+void Filesystem::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size,
+                         off_t off, fuse_file_info* fi, bool plus) {
+  auto* h = reinterpret_cast<DirHandle*>(fi->fh);
+  std::lock_guard lock(h->mu);
+  std::string buf(size, '\0');
+  size_t used = 0;
+  Status s;
+
+  // Adds one entry at offset `next`; false when the buffer is full.
+  auto add = [&](const std::string& name, const NodeKey* key,
+                 const struct stat& st, off_t next) -> bool {
+    size_t len;
+    if (plus && key != nullptr) {
+      fuse_entry_param e;
+      NodeInfo node = MakeEntry(*key, st, &e);
+      len = fuse_add_direntry_plus(req, buf.data() + used, size - used,
+                                   name.c_str(), &e, next);
+      if (len > size - used) {
+        inodes_.Forget(node.id, 1);  // the kernel will not see this entry
+        return false;
+      }
+    } else if (plus) {
+      fuse_entry_param e;
+      std::memset(&e, 0, sizeof(e));
+      e.attr = st;
+      len = fuse_add_direntry_plus(req, buf.data() + used, size - used,
+                                   name.c_str(), &e, next);
+      if (len > size - used) return false;
+    } else {
+      len = fuse_add_direntry(req, buf.data() + used, size - used,
+                              name.c_str(), &st, next);
+      if (len > size - used) return false;
+    }
+    used += len;
+    return true;
+  };
+
+  struct stat dot;
+  std::memset(&dot, 0, sizeof(dot));
+  dot.st_mode = S_IFDIR;
+  dot.st_ino = h->dir.st_ino;
+  if (off < 1 && !add(".", nullptr, dot, 1)) goto reply;
+  if (off < 2 && !add("..", nullptr, dot, 2)) goto reply;
+
+  if (!h->streaming) {
+    for (size_t i = off < 2 ? 0 : static_cast<size_t>(off - 2);
+         i < h->entries.size(); ++i) {
+      const DirEntry& e = h->entries[i];
+      if (!add(e.name, &e.key, e.st, static_cast<off_t>(i + 3))) break;
+    }
+    goto reply;
+  }
+  // Dataset: continue the row cursor, or restart it after a seekdir.
+  if (std::max<off_t>(off, 2) + 1 != h->next_off) {
+    h->cursor = store_->NewRowCursor(h->dir.key.dataset, "", &s);
+    h->pending.reset();
+    h->next_off = 3;
+    while (s.ok() && h->next_off <= off) {
+      DirEntry skipped;
+      bool done = false;
+      s = NextDatasetEntry(h, &skipped, &done);
+      if (done) break;
+      ++h->next_off;
+    }
+  }
+  while (s.ok()) {
+    DirEntry e;
+    bool done = false;
+    s = NextDatasetEntry(h, &e, &done);
+    if (!s.ok() || done) break;
+    if (!add(e.name, &e.key, e.st, h->next_off)) {
+      h->pending = std::move(e);
+      break;
+    }
+    ++h->next_off;
+  }
+  if (!s.ok() && used == 0) {
+    return Fail(req, "readdir", h->dir.key.Path(), s);
+  }
+reply:
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void Filesystem::ReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<DirHandle*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void Filesystem::StatFs(fuse_req_t req, fuse_ino_t) {
+  struct statvfs sv;
+  if (statvfs(store_->path().c_str(), &sv) != 0) {
+    return Fail(req, "statfs", store_->path(),
+                Status::IOError(std::string("statvfs: ") + strerror(errno)));
+  }
+  sv.f_namemax = kMaxNameBytes;
+  sv.f_flag = 0;
+  fuse_reply_statfs(req, &sv);
+}
+
+// ---------------------------------------------------------------- xattrs
+
+void Filesystem::SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
+                          const char* value, size_t size, int) {
+  NodeInfo node;
+  Status s = GetNode(ino, &node);
+  if (!s.ok()) return Fail(req, "setxattr", "?", s);
+  const std::string path = node.key.Path() + " " + name;
+  if (node.key.kind != NodeKind::kDataset ||
+      (name != kMaxVersionsXattr && name != kTtlXattr)) {
+    return Fail(req, "setxattr", path,
+                Status::NotSupported("only user.rowfs.max_versions and "
+                                     "user.rowfs.ttl on datasets"));
+  }
+  uint64_t v = 0;
+  s = ParseUnsigned(std::string_view(value, size), &v);
+  DatasetInfo info;
+  if (s.ok()) s = store_->GetDataset(node.key.dataset, &info);
+  if (s.ok()) {
+    (name == kMaxVersionsXattr ? info.policy.max_versions
+                               : info.policy.ttl_seconds) = v;
+    s = store_->SetDatasetPolicy(node.key.dataset, info.policy);
+  }
+  if (!s.ok()) return Fail(req, "setxattr", path, s);
+  spdlog::info("dataset {}: {} = {}", node.key.dataset, name, v);
+  fuse_reply_err(req, 0);
+}
+
+void Filesystem::GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
+                          size_t size) {
+  NodeInfo node;
+  Status s = GetNode(ino, &node);
+  if (!s.ok()) return Fail(req, "getxattr", "?", s);
+  std::string value;
+  DatasetInfo info;
+  if (node.key.kind == NodeKind::kDataset &&
+      (name == kMaxVersionsXattr || name == kTtlXattr)) {
+    s = store_->GetDataset(node.key.dataset, &info);
+    if (s.ok()) {
+      value = std::to_string(name == kMaxVersionsXattr
+                                 ? info.policy.max_versions
+                                 : info.policy.ttl_seconds);
+    }
+  } else {
+    s = Status::NoAttribute(std::string(name) + " is not set");
+  }
+  if (s.ok() && size != 0 && size < value.size()) {
+    s = Status::Range("buffer too small");
+  }
+  if (!s.ok()) return Fail(req, "getxattr", node.key.Path() + " " + name, s);
+  if (size == 0) return (void)fuse_reply_xattr(req, value.size());
+  fuse_reply_buf(req, value.data(), value.size());
+}
+
+void Filesystem::ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  NodeInfo node;
+  Status s = GetNode(ino, &node);
+  if (!s.ok()) return Fail(req, "listxattr", "?", s);
+  std::string names;
+  if (node.key.kind == NodeKind::kDataset) {
+    names.append(kMaxVersionsXattr).push_back('\0');
+    names.append(kTtlXattr).push_back('\0');
+  }
+  if (size != 0 && size < names.size()) {
+    return Fail(req, "listxattr", node.key.Path(),
+                Status::Range("buffer too small"));
+  }
+  if (size == 0) return (void)fuse_reply_xattr(req, names.size());
+  fuse_reply_buf(req, names.data(), names.size());
+}
+
+void Filesystem::RemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  NodeInfo node;
+  Status s = GetNode(ino, &node);
+  if (!s.ok()) return Fail(req, "removexattr", "?", s);
+  DatasetInfo info;
+  if (node.key.kind == NodeKind::kDataset &&
+      (name == kMaxVersionsXattr || name == kTtlXattr)) {
+    // Removing a policy means "no limit".
+    s = store_->GetDataset(node.key.dataset, &info);
+    if (s.ok()) {
+      (name == kMaxVersionsXattr ? info.policy.max_versions
+                                 : info.policy.ttl_seconds) = 0;
+      s = store_->SetDatasetPolicy(node.key.dataset, info.policy);
+    }
+  } else {
+    s = Status::NoAttribute(std::string(name) + " is not set");
+  }
+  if (!s.ok()) return Fail(req, "removexattr", node.key.Path() + " " + name, s);
+  fuse_reply_err(req, 0);
+}
+
+void Filesystem::NotPermitted(fuse_req_t req, const char* op,
+                              fuse_ino_t parent, const char* name) {
+  NodeInfo dir;
+  inodes_.Get(parent, &dir);
+  Fail(req, op, dir.key.Path() + "/" + name,
+       Status::NotPermitted("rowfs holds only datasets, rows and columns"));
+}
+
+void Filesystem::FsyncDir(fuse_req_t req, fuse_ino_t ino) {
+  // Directory changes are WAL records like everything else.
+  Status s = store_->SyncWal();
+  if (!s.ok()) return Fail(req, "fsyncdir", std::to_string(ino), s);
+  fuse_reply_err(req, 0);
+}
+
+// ---------------------------------------------------------------- trampolines
+
+namespace {
+
+Filesystem* FS(fuse_req_t req) {
+  return static_cast<Filesystem*>(fuse_req_userdata(req));
+}
+
+// Runs a handler; an exception becomes EIO instead of unwinding into C.
+template <typename Fn>
+void Guard(fuse_req_t req, const char* op, Fn&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    spdlog::error("{}: internal error: {}", op, e.what());
+    fuse_reply_err(req, EIO);
+  } catch (...) {
+    spdlog::error("{}: unknown internal error", op);
+    fuse_reply_err(req, EIO);
+  }
+}
+
+fuse_lowlevel_ops MakeOperations() {
+  fuse_lowlevel_ops ops;
+  std::memset(&ops, 0, sizeof(ops));
+  ops.init = [](void* userdata, fuse_conn_info* conn) {
+    try {
+      static_cast<Filesystem*>(userdata)->Init(conn);
+    } catch (...) {
+    }
+  };
+  ops.lookup = [](fuse_req_t r, fuse_ino_t p, const char* n) {
+    Guard(r, "lookup", [&] { FS(r)->Lookup(r, p, n); });
+  };
+  ops.forget = [](fuse_req_t r, fuse_ino_t i, uint64_t n) {
+    try {
+      FS(r)->Forget(i, n);
+    } catch (...) {
+    }
+    fuse_reply_none(r);
+  };
+  ops.forget_multi = [](fuse_req_t r, size_t count,
+                        fuse_forget_data* forgets) {
+    try {
+      for (size_t i = 0; i < count; ++i) {
+        FS(r)->Forget(forgets[i].ino, forgets[i].nlookup);
+      }
+    } catch (...) {
+    }
+    fuse_reply_none(r);
+  };
+  ops.getattr = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) {
+    Guard(r, "getattr", [&] { FS(r)->GetAttr(r, i, fi); });
+  };
+  ops.setattr = [](fuse_req_t r, fuse_ino_t i, struct stat* a, int to_set,
+                   fuse_file_info* fi) {
+    Guard(r, "setattr", [&] { FS(r)->SetAttr(r, i, a, to_set, fi); });
+  };
+  ops.mkdir = [](fuse_req_t r, fuse_ino_t p, const char* n, mode_t m) {
+    Guard(r, "mkdir", [&] { FS(r)->Mkdir(r, p, n, m); });
+  };
+  ops.mknod = [](fuse_req_t r, fuse_ino_t p, const char* n, mode_t m,
+                 dev_t d) {
+    Guard(r, "mknod", [&] { FS(r)->Mknod(r, p, n, m, d); });
+  };
+  ops.unlink = [](fuse_req_t r, fuse_ino_t p, const char* n) {
+    Guard(r, "unlink", [&] { FS(r)->Unlink(r, p, n); });
+  };
+  ops.rmdir = [](fuse_req_t r, fuse_ino_t p, const char* n) {
+    Guard(r, "rmdir", [&] { FS(r)->Rmdir(r, p, n); });
+  };
+  ops.symlink = [](fuse_req_t r, const char*, fuse_ino_t p, const char* n) {
+    Guard(r, "symlink", [&] { FS(r)->NotPermitted(r, "symlink", p, n); });
+  };
+  ops.link = [](fuse_req_t r, fuse_ino_t, fuse_ino_t p, const char* n) {
+    Guard(r, "link", [&] { FS(r)->NotPermitted(r, "link", p, n); });
+  };
+  ops.rename = [](fuse_req_t r, fuse_ino_t p, const char* n, fuse_ino_t np,
+                  const char* nn, unsigned int flags) {
+    Guard(r, "rename", [&] { FS(r)->Rename(r, p, n, np, nn, flags); });
+  };
+  ops.create = [](fuse_req_t r, fuse_ino_t p, const char* n, mode_t m,
+                  fuse_file_info* fi) {
+    Guard(r, "create", [&] { FS(r)->Create(r, p, n, m, fi); });
+  };
+  ops.open = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) {
+    Guard(r, "open", [&] { FS(r)->Open(r, i, fi); });
+  };
+  ops.read = [](fuse_req_t r, fuse_ino_t i, size_t s, off_t o,
+                fuse_file_info* fi) {
+    Guard(r, "read", [&] { FS(r)->Read(r, i, s, o, fi); });
+  };
+  ops.write = [](fuse_req_t r, fuse_ino_t i, const char* b, size_t s, off_t o,
+                 fuse_file_info* fi) {
+    Guard(r, "write", [&] { FS(r)->Write(r, i, b, s, o, fi); });
+  };
+  ops.flush = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) {
+    Guard(r, "flush", [&] { FS(r)->Flush(r, i, fi); });
+  };
+  ops.fsync = [](fuse_req_t r, fuse_ino_t i, int d, fuse_file_info* fi) {
+    Guard(r, "fsync", [&] { FS(r)->Fsync(r, i, d, fi); });
+  };
+  ops.release = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) {
+    Guard(r, "release", [&] { FS(r)->Release(r, i, fi); });
+  };
+  ops.opendir = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) {
+    Guard(r, "opendir", [&] { FS(r)->OpenDir(r, i, fi); });
+  };
+  ops.readdir = [](fuse_req_t r, fuse_ino_t i, size_t s, off_t o,
+                   fuse_file_info* fi) {
+    Guard(r, "readdir", [&] { FS(r)->ReadDir(r, i, s, o, fi, false); });
+  };
+  ops.readdirplus = [](fuse_req_t r, fuse_ino_t i, size_t s, off_t o,
+                       fuse_file_info* fi) {
+    Guard(r, "readdirplus", [&] { FS(r)->ReadDir(r, i, s, o, fi, true); });
+  };
+  ops.releasedir = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) {
+    Guard(r, "releasedir", [&] { FS(r)->ReleaseDir(r, i, fi); });
+  };
+  ops.fsyncdir = [](fuse_req_t r, fuse_ino_t i, int, fuse_file_info*) {
+    Guard(r, "fsyncdir", [&] { FS(r)->FsyncDir(r, i); });
+  };
+  ops.statfs = [](fuse_req_t r, fuse_ino_t i) {
+    Guard(r, "statfs", [&] { FS(r)->StatFs(r, i); });
+  };
+  ops.setxattr = [](fuse_req_t r, fuse_ino_t i, const char* n, const char* v,
+                    size_t s, int f) {
+    Guard(r, "setxattr", [&] { FS(r)->SetXattr(r, i, n, v, s, f); });
+  };
+  ops.getxattr = [](fuse_req_t r, fuse_ino_t i, const char* n, size_t s) {
+    Guard(r, "getxattr", [&] { FS(r)->GetXattr(r, i, n, s); });
+  };
+  ops.listxattr = [](fuse_req_t r, fuse_ino_t i, size_t s) {
+    Guard(r, "listxattr", [&] { FS(r)->ListXattr(r, i, s); });
+  };
+  ops.removexattr = [](fuse_req_t r, fuse_ino_t i, const char* n) {
+    Guard(r, "removexattr", [&] { FS(r)->RemoveXattr(r, i, n); });
+  };
+  return ops;
+}
+
+}  // namespace
+
+const fuse_lowlevel_ops& Filesystem::Operations() {
+  static const fuse_lowlevel_ops ops = MakeOperations();
+  return ops;
+}
+
+}  // namespace rowfs

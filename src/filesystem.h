@@ -1,0 +1,161 @@
+// The FUSE low-level filesystem: every operation of ../shared/SPEC.md mapped
+// onto Store calls.
+//
+// Handlers are thin: resolve the node, call the store, reply. Each handler
+// path sends exactly one fuse_reply_*, as its last statement; errors go
+// through Fail(), which logs the path and reason and maps the Status to an
+// errno (errno_map.h). The C trampolines in filesystem.cc catch every
+// exception before it can reach libfuse.
+//
+// Kernel caching: entries and attributes are cached for the configured
+// timeouts and file pages are kept between opens; whenever the daemon
+// changes something the kernel cannot know (a column's latest version
+// after a write through a version file, a rename over an existing column,
+// names of versions that vanished), it invalidates the affected inodes
+// synchronously and dentries from a background thread (libfuse forbids
+// dentry invalidation from inside a related request).
+#ifndef ROWFS_SRC_FILESYSTEM_H_
+#define ROWFS_SRC_FILESYSTEM_H_
+
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "inode_table.h"
+#include "open_file.h"
+#include "rowfs/store.h"
+
+namespace rowfs {
+
+struct FsOptions {
+  bool versions_hidden = false;  // listings show latest values only
+  double entry_timeout = 1.0;    // seconds the kernel may cache a name
+  double attr_timeout = 1.0;     // seconds the kernel may cache attributes
+  uint32_t default_uid = 0;      // owner of entries stored without one
+  uint32_t default_gid = 0;
+  uint64_t max_file_size = 1ull << 30;  // largest column value (EFBIG)
+};
+
+class Filesystem {
+ public:
+  // `store` must outlive the Filesystem.
+  Filesystem(Store* store, const FsOptions& options);
+  ~Filesystem();
+  Filesystem(const Filesystem&) = delete;
+  Filesystem& operator=(const Filesystem&) = delete;
+
+  // The operation table to pass to fuse_session_new with `this` as userdata.
+  static const fuse_lowlevel_ops& Operations();
+  // Must be called once the session exists and before it is mounted, so
+  // that invalidations can be sent.
+  void SetSession(fuse_session* session);
+
+  const InodeTable& inodes() const { return inodes_; }
+
+  // ---- Handlers (called through the trampolines) ----
+  void Init(fuse_conn_info* conn);
+  void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
+  void Forget(fuse_ino_t ino, uint64_t nlookup);
+  void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+               fuse_file_info* fi);
+  void Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
+  void Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+             dev_t rdev);
+  void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name);
+  void Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name);
+  void Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
+              fuse_ino_t newparent, const char* newname, unsigned int flags);
+  void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
+              fuse_file_info* fi);
+  void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+            fuse_file_info* fi);
+  void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size,
+             off_t off, fuse_file_info* fi);
+  void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void Fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi);
+  void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+               fuse_file_info* fi, bool plus);
+  void ReleaseDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void FsyncDir(fuse_req_t req, fuse_ino_t ino);
+  void StatFs(fuse_req_t req, fuse_ino_t ino);
+  void SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
+                const char* value, size_t size, int flags);
+  void GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size);
+  void ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+  void RemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name);
+  void NotPermitted(fuse_req_t req, const char* op, fuse_ino_t parent,
+                    const char* name);
+
+ private:
+  struct FileHandle;
+  struct DirHandle;
+  struct DirEntry;
+
+  // Replies with the Status's errno and logs the refusal or failure.
+  void Fail(fuse_req_t req, const char* op, const std::string& path,
+            const Status& s);
+  // The node for `ino`; NotFound (stale) for an unknown one.
+  Status GetNode(fuse_ino_t ino, NodeInfo* node) const;
+  // The key a name inside `parent` would have. Validates the name.
+  Status ChildKey(const NodeInfo& parent, std::string_view name,
+                  NodeKey* key) const;
+  // Attributes of an entry, from an open file when it has unstored changes.
+  Status StatKey(const NodeKey& key, const std::shared_ptr<OpenFile>& open,
+                 struct stat* st) const;
+  void FillStat(const NodeKey& key, const Attrs& attrs, uint64_t size,
+                uint64_t mtime_ms, struct stat* st) const;
+  Attrs DirDefaults() const;
+  Attrs FileDefaults() const;
+  Attrs Caller(fuse_req_t req, mode_t mode) const;
+  Status CurrentAttrs(const NodeInfo& node, Attrs* attrs) const;
+  Status SetAttrs(const NodeInfo& node, const Attrs& attrs);
+
+  // Counts a lookup on `key` and fills *e for fuse_reply_entry/create.
+  NodeInfo MakeEntry(const NodeKey& key, const struct stat& st,
+                     fuse_entry_param* e);
+  OpenFile::Loader LoaderFor(NodeId id) const;
+  // Stores the open file's content as one version. REQUIRES: f->mu held.
+  Status Persist(NodeId id, OpenFile* f, bool sync);
+  // Moves a stored version to `to_ms` (utimens on a closed file).
+  Status Restamp(const NodeInfo& node, uint64_t to_ms);
+  // A truncate(2) of a file with no open handle: one new version.
+  Status TruncateClosed(const NodeInfo& node, uint64_t size);
+
+  // Kernel cache invalidation.
+  void InvalidateColumn(std::string_view ds, std::string_view row,
+                        std::string_view col, NodeId keep_data_of = 0);
+  void InvalidateInode(NodeId id, bool data);
+  void QueueEntryInvalidations(std::vector<EntryInvalidation> entries);
+  void InvalidatorLoop();
+
+  Status FillDir(DirHandle* h, const NodeInfo& dir);
+  Status NextDatasetEntry(DirHandle* h, DirEntry* entry, bool* done);
+
+  uint64_t Now() const;
+
+  Store* const store_;
+  const FsOptions options_;
+  InodeTable inodes_;
+  fuse_session* session_ = nullptr;
+  uint64_t mount_time_ms_ = 0;
+
+  std::mutex inval_mu_;
+  std::condition_variable inval_cv_;
+  std::deque<EntryInvalidation> inval_queue_;
+  bool inval_stop_ = false;
+  std::thread invalidator_;
+};
+
+}  // namespace rowfs
+
+#endif  // ROWFS_SRC_FILESYSTEM_H_

@@ -1,0 +1,155 @@
+// The daemon's inode table: FUSE node ids <-> namespace entries, with the
+// kernel's lookup counts (as in libfuse's passthrough_ll).
+//
+// A node exists while the kernel holds a lookup on it (or a handle is open);
+// FORGET releases it, so memory is bounded by what the kernel caches, not by
+// the size of the database. The node id is an opaque handle allocated here;
+// the inode number reported in st_ino is derived from the entry's identity,
+// so it is stable across lookups and remounts ("stable for the life of an
+// entry"); a rename keeps the node's st_ino, as rename(2) keeps an inode.
+//
+// Thread-safety: every method may be called concurrently.
+#ifndef ROWFS_SRC_INODE_TABLE_H_
+#define ROWFS_SRC_INODE_TABLE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace rowfs {
+
+class OpenFile;
+
+using NodeId = uint64_t;  // fuse_ino_t
+inline constexpr NodeId kRootNodeId = 1;
+
+enum class NodeKind : uint8_t { kRoot, kDataset, kRow, kColumn, kVersion };
+
+// Which entry a node stands for. Fields beyond the kind's level are empty.
+struct NodeKey {
+  NodeKind kind = NodeKind::kRoot;
+  std::string dataset, row, column;
+  uint64_t ts = 0;  // kVersion only
+
+  static NodeKey Root() { return {}; }
+  static NodeKey Dataset(std::string_view ds) {
+    return {NodeKind::kDataset, std::string(ds), {}, {}, 0};
+  }
+  static NodeKey Row(std::string_view ds, std::string_view row) {
+    return {NodeKind::kRow, std::string(ds), std::string(row), {}, 0};
+  }
+  static NodeKey Column(std::string_view ds, std::string_view row,
+                        std::string_view col) {
+    return {NodeKind::kColumn, std::string(ds), std::string(row),
+            std::string(col), 0};
+  }
+  static NodeKey Version(std::string_view ds, std::string_view row,
+                         std::string_view col, uint64_t ts) {
+    return {NodeKind::kVersion, std::string(ds), std::string(row),
+            std::string(col), ts};
+  }
+  // The parent directory's key (root for root).
+  NodeKey Parent() const;
+  // The entry's name inside its parent ("" for root).
+  std::string Name() const;
+  // "/ds/row/col@ts", for messages.
+  std::string Path() const;
+  bool IsFile() const {
+    return kind == NodeKind::kColumn || kind == NodeKind::kVersion;
+  }
+
+  // Ordered so that a dataset's, a row's and a column's nodes are contiguous.
+  bool operator<(const NodeKey& o) const;
+  bool operator==(const NodeKey& o) const = default;
+};
+
+// The stable st_ino of an entry (1 for the root).
+uint64_t StableInodeNumber(const NodeKey& key);
+
+// A kernel dentry that no longer names what it did: (parent node, name).
+struct EntryInvalidation {
+  NodeId parent;
+  std::string name;
+};
+
+// A copy of a node's state.
+struct NodeInfo {
+  NodeId id = 0;
+  NodeKey key;
+  uint64_t st_ino = 0;
+  bool detached = false;  // no longer in the namespace (unlinked, replaced)
+  std::shared_ptr<OpenFile> open_file;
+};
+
+class InodeTable {
+ public:
+  InodeTable();
+  InodeTable(const InodeTable&) = delete;
+  InodeTable& operator=(const InodeTable&) = delete;
+
+  // Finds or creates the node for `key` and counts one kernel lookup.
+  NodeInfo Lookup(const NodeKey& key);
+  // Copies the node's state. False for an unknown id.
+  bool Get(NodeId id, NodeInfo* info) const;
+  // The live (attached) node at `key`, if any; counts nothing.
+  std::optional<NodeInfo> Find(const NodeKey& key) const;
+  // Drops `n` kernel lookups; the node goes when none remain and no file
+  // is open on it. Unknown ids are ignored.
+  void Forget(NodeId id, uint64_t n);
+
+  // Returns the node's OpenFile, creating it with `make` when none exists.
+  std::shared_ptr<OpenFile> AttachOpenFile(
+      NodeId id, const std::function<std::shared_ptr<OpenFile>()>& make);
+  // Called after the last handle of `file` closed: detaches it from the node
+  // (unless a new one replaced it) and frees the node if it was forgotten.
+  void DetachOpenFile(NodeId id, const OpenFile* file);
+
+  // Removes the node at `key` (and, for a column, its version nodes) from
+  // the namespace. Kernel dentries of the removed versions are returned.
+  void Remove(const NodeKey& key, std::vector<EntryInvalidation>* stale);
+  // A column or version rename: the node at `from` moves to `to`, the
+  // node previously at `to` is detached; version nodes of a renamed column
+  // are detached and their dentries returned. `exchange` swaps instead.
+  void Rename(const NodeKey& from, const NodeKey& to, bool exchange,
+              std::vector<EntryInvalidation>* stale);
+  // A row rename: every node under `from` moves under `to`; nodes under
+  // `to` are detached, or moved to `from` when `exchange`.
+  void RenameRow(const NodeKey& from, const NodeKey& to, bool exchange);
+  // Node ids of the column's node and its version nodes.
+  std::vector<NodeId> ColumnNodes(std::string_view dataset,
+                                  std::string_view row,
+                                  std::string_view column) const;
+
+  size_t size() const;
+
+ private:
+  struct Node {
+    NodeId id;
+    NodeKey key;
+    uint64_t st_ino;
+    uint64_t nlookup = 0;
+    bool detached = false;
+    std::shared_ptr<OpenFile> open_file;
+  };
+  NodeInfo InfoOf(const Node& n) const;
+  void DetachLocked(Node* n);
+  void MaybeEraseLocked(Node* n);
+  // Nodes under (kind-level prefix of) `key`: same dataset [and row [and
+  // column]] as `key` up to `depth` (1, 2 or 3 name components).
+  std::vector<Node*> UnderLocked(const NodeKey& key, int depth) const;
+
+  mutable std::mutex mu_;
+  NodeId next_id_ = kRootNodeId + 1;
+  std::unordered_map<NodeId, std::unique_ptr<Node>> by_id_;
+  std::map<NodeKey, Node*> by_key_;
+};
+
+}  // namespace rowfs
+
+#endif  // ROWFS_SRC_INODE_TABLE_H_

@@ -1,0 +1,18 @@
+// spdlog set-up for the daemon: stderr in the foreground, syslog when
+// daemonized, or a file given with -o logfile=.
+#ifndef ROWFS_SRC_LOGGING_H_
+#define ROWFS_SRC_LOGGING_H_
+
+#include <string>
+
+#include "rowfs/status.h"
+
+namespace rowfs {
+
+// Replaces the default logger. `level` must be a valid spdlog level name.
+Status SetupLogging(bool foreground, const std::string& level,
+                    const std::string& file);
+
+}  // namespace rowfs
+
+#endif  // ROWFS_SRC_LOGGING_H_
