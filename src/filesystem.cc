@@ -935,37 +935,44 @@ void Filesystem::OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void Filesystem::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size,
                          off_t off, fuse_file_info* fi, bool plus) {
   auto* h = reinterpret_cast<DirHandle*>(fi->fh);
-  std::lock_guard lock(h->mu);
   std::string buf(size, '\0');
   size_t used = 0;
   Status s;
+  {
+    // The reply goes out after the lock is released: once the kernel has
+    // it, a RELEASEDIR may free the handle.
+    std::lock_guard lock(h->mu);
+    s = FillDirBuffer(req, h, off, plus, &buf, &used);
+  }
+  if (!s.ok() && used == 0) return Fail(req, "readdir", h->dir.key.Path(), s);
+  fuse_reply_buf(req, buf.data(), used);
+}
 
+Status Filesystem::FillDirBuffer(fuse_req_t req, DirHandle* h, off_t off,
+                                 bool plus, std::string* buf, size_t* used) {
+  const size_t size = buf->size();
   // Adds one entry at offset `next`; false when the buffer is full.
   auto add = [&](const std::string& name, const NodeKey* key,
                  const struct stat& st, off_t next) -> bool {
+    char* at = buf->data() + *used;
+    const size_t room = size - *used;
     size_t len;
-    if (plus && key != nullptr) {
-      fuse_entry_param e;
-      NodeInfo node = MakeEntry(*key, st, &e);
-      len = fuse_add_direntry_plus(req, buf.data() + used, size - used,
-                                   name.c_str(), &e, next);
-      if (len > size - used) {
-        inodes_.Forget(node.id, 1);  // the kernel will not see this entry
-        return false;
-      }
-    } else if (plus) {
+    if (plus) {
       fuse_entry_param e;
       std::memset(&e, 0, sizeof(e));
       e.attr = st;
-      len = fuse_add_direntry_plus(req, buf.data() + used, size - used,
-                                   name.c_str(), &e, next);
-      if (len > size - used) return false;
+      NodeId counted = 0;
+      if (key != nullptr) counted = MakeEntry(*key, st, &e).id;
+      len = fuse_add_direntry_plus(req, at, room, name.c_str(), &e, next);
+      if (len > room) {
+        if (counted != 0) inodes_.Forget(counted, 1);  // the kernel won't see it
+        return false;
+      }
     } else {
-      len = fuse_add_direntry(req, buf.data() + used, size - used,
-                              name.c_str(), &st, next);
-      if (len > size - used) return false;
+      len = fuse_add_direntry(req, at, room, name.c_str(), &st, next);
+      if (len > room) return false;
     }
-    used += len;
+    *used += len;
     return true;
   };
 
@@ -973,8 +980,8 @@ void Filesystem::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size,
   std::memset(&dot, 0, sizeof(dot));
   dot.st_mode = S_IFDIR;
   dot.st_ino = h->dir.st_ino;
-  if (off < 1 && !add(".", nullptr, dot, 1)) goto reply;
-  if (off < 2 && !add("..", nullptr, dot, 2)) goto reply;
+  if (off < 1 && !add(".", nullptr, dot, 1)) return Status::OK();
+  if (off < 2 && !add("..", nullptr, dot, 2)) return Status::OK();
 
   if (!h->streaming) {
     for (size_t i = off < 2 ? 0 : static_cast<size_t>(off - 2);
@@ -982,8 +989,9 @@ void Filesystem::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size,
       const DirEntry& e = h->entries[i];
       if (!add(e.name, &e.key, e.st, static_cast<off_t>(i + 3))) break;
     }
-    goto reply;
+    return Status::OK();
   }
+  Status s;
   // Dataset: continue the row cursor, or restart it after a seekdir.
   if (std::max<off_t>(off, 2) + 1 != h->next_off) {
     h->cursor = store_->NewRowCursor(h->dir.key.dataset, "", &s);
@@ -1008,11 +1016,7 @@ void Filesystem::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size,
     }
     ++h->next_off;
   }
-  if (!s.ok() && used == 0) {
-    return Fail(req, "readdir", h->dir.key.Path(), s);
-  }
-reply:
-  fuse_reply_buf(req, buf.data(), used);
+  return s;
 }
 
 void Filesystem::ReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {

@@ -139,6 +139,9 @@ class Filesystem {
   void InvalidatorLoop();
 
   Status FillDir(DirHandle* h, const NodeInfo& dir);
+  // Fills `buf` with entries from offset `off` on. REQUIRES: h->mu held.
+  Status FillDirBuffer(fuse_req_t req, DirHandle* h, off_t off, bool plus,
+                       std::string* buf, size_t* used);
   Status NextDatasetEntry(DirHandle* h, DirEntry* entry, bool* done);
 
   uint64_t Now() const;

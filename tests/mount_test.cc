@@ -1,0 +1,418 @@
+// The SPEC through real system calls on a real mount.
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <set>
+#include <thread>
+
+#include "mount_fixture.h"
+#include "rowfs/names.h"
+
+namespace rowfs {
+namespace {
+
+// The errno of a call returning -1, or 0.
+#define ERRNO_OF(call) ((call) == -1 ? errno : 0)
+
+uint64_t MtimeMs(const struct stat& st) {
+  return static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000 +
+         static_cast<uint64_t>(st.st_mtim.tv_nsec) / 1000000;
+}
+
+class FsTest : public MountTest {
+ protected:
+  void SetUp() override {
+    MountTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    ASSERT_EQ(mkdir(P("ds").c_str(), 0755), 0) << strerror(errno);
+    ASSERT_EQ(mkdir(P("ds/r").c_str(), 0755), 0) << strerror(errno);
+  }
+  // Names of the older versions of `col` in ds/r, newest first.
+  std::vector<uint64_t> VersionsOf(const std::string& col) {
+    std::vector<uint64_t> out;
+    for (const auto& name : List("ds/r")) {
+      EntryName e;
+      if (ParseEntryName(name, &e).ok() && e.ts && e.column == col) {
+        out.push_back(*e.ts);
+      }
+    }
+    std::sort(out.rbegin(), out.rend());
+    return out;
+  }
+};
+
+TEST_F(FsTest, EchoCatAppendTruncate) {
+  ASSERT_EQ(Sh("echo hello > ds/r/c").status, 0);
+  EXPECT_EQ(ReadFile("ds/r/c"), "hello\n");
+  ASSERT_EQ(Sh("echo more >> ds/r/c").status, 0);
+  EXPECT_EQ(Sh("cat ds/r/c").output, "hello\nmore\n");
+  ASSERT_EQ(Sh("truncate -s 3 ds/r/c").status, 0);
+  EXPECT_EQ(ReadFile("ds/r/c"), "hel");
+  ASSERT_EQ(Sh("truncate -s 5 ds/r/c").status, 0);
+  EXPECT_EQ(ReadFile("ds/r/c"), std::string("hel\0\0", 5));
+  // Each change is one version: hello, hello+more, hel, hel\0\0.
+  EXPECT_EQ(VersionsOf("c").size(), 3u);
+  struct stat st;
+  ASSERT_EQ(stat(P("ds/r/c").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_size, 5);
+  EXPECT_EQ(Sh("ls ds/r").output.substr(0, 2), "c\n");
+}
+
+TEST_F(FsTest, OneVersionPerCloseWithChanges) {
+  ASSERT_EQ(WriteFile("ds/r/c", "one"), 0);
+  // Opening and closing without writing stores nothing.
+  const int fd = open(P("ds/r/c").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(close(fd), 0);
+  EXPECT_TRUE(VersionsOf("c").empty());
+  // Many writes through one descriptor: one version at close.
+  const int fd2 = open(P("ds/r/c").c_str(), O_WRONLY | O_TRUNC);
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(write(fd2, "x", 1), 1);
+  ASSERT_EQ(close(fd2), 0);
+  EXPECT_EQ(ReadFile("ds/r/c"), std::string(100, 'x'));
+  EXPECT_EQ(VersionsOf("c").size(), 1u);
+}
+
+TEST_F(FsTest, VersionsAreListedNewestFirstAndReadable) {
+  ASSERT_EQ(WriteFile("ds/r/c", "v1"), 0);
+  ASSERT_EQ(WriteFile("ds/r/c", "v2"), 0);
+  ASSERT_EQ(WriteFile("ds/r/c", "v3"), 0);
+  const std::vector<uint64_t> versions = VersionsOf("c");
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_GT(versions[0], versions[1]);
+  EXPECT_EQ(ReadFile("ds/r/" + VersionName("c", versions[0])), "v2");
+  EXPECT_EQ(ReadFile("ds/r/" + VersionName("c", versions[1])), "v1");
+  // Listing order: the column, then its versions newest first.
+  std::vector<std::string> raw;
+  DIR* d = opendir(P("ds/r").c_str());
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') raw.push_back(e->d_name);
+  }
+  closedir(d);
+  EXPECT_EQ(raw, (std::vector<std::string>{"c", VersionName("c", versions[0]),
+                                           VersionName("c", versions[1])}));
+  // stat: size and mtime of each version.
+  struct stat st;
+  ASSERT_EQ(stat(P("ds/r/" + VersionName("c", versions[1])).c_str(), &st), 0);
+  EXPECT_EQ(MtimeMs(st), versions[1]);
+  EXPECT_EQ(st.st_size, 2);
+  // A timestamp with no version.
+  EXPECT_EQ(ReadFile("ds/r/c@12345"), "<errno 2>");
+  EXPECT_EQ(ERRNO_OF(stat(P("ds/r/c@0123").c_str(), &st)), ENOENT);
+}
+
+TEST_F(FsTest, WritingAVersionFileBackfills) {
+  ASSERT_EQ(WriteFile("ds/r/c", "now"), 0);
+  ASSERT_EQ(WriteFile("ds/r/c@1000", "old event"), 0);
+  ASSERT_EQ(WriteFile("ds/r/fresh@2000", "created by backfill"), 0);
+  EXPECT_EQ(ReadFile("ds/r/c"), "now");
+  EXPECT_EQ(ReadFile("ds/r/c@1000"), "old event");
+  EXPECT_EQ(VersionsOf("c"), (std::vector<uint64_t>{1000}));
+  EXPECT_EQ(ReadFile("ds/r/fresh"), "created by backfill");
+  struct stat st;
+  ASSERT_EQ(stat(P("ds/r/fresh").c_str(), &st), 0);
+  EXPECT_EQ(MtimeMs(st), 2000u);
+  // Rewriting the version replaces exactly it.
+  ASSERT_EQ(WriteFile("ds/r/c@1000", "fixed"), 0);
+  EXPECT_EQ(ReadFile("ds/r/c@1000"), "fixed");
+  EXPECT_EQ(VersionsOf("c"), (std::vector<uint64_t>{1000}));
+}
+
+TEST_F(FsTest, RemovingVersionsAndColumns) {
+  ASSERT_EQ(WriteFile("ds/r/c@1000", "a"), 0);
+  ASSERT_EQ(WriteFile("ds/r/c@2000", "b"), 0);
+  ASSERT_EQ(WriteFile("ds/r/c@3000", "c"), 0);
+  ASSERT_EQ(Sh("rm ds/r/c@2000").status, 0);
+  EXPECT_EQ(VersionsOf("c"), (std::vector<uint64_t>{1000}));
+  EXPECT_EQ(ReadFile("ds/r/c"), "c");
+  EXPECT_EQ(ERRNO_OF(unlink(P("ds/r/c@2000").c_str())), ENOENT);
+  ASSERT_EQ(Sh("rm ds/r/c").status, 0);
+  EXPECT_TRUE(List("ds/r").empty());
+  EXPECT_EQ(ReadFile("ds/r/c@1000"), "<errno 2>");
+}
+
+TEST_F(FsTest, DirectoriesOnlyAtDatasetAndRowLevels) {
+  EXPECT_EQ(List(""), (std::vector<std::string>{"ds"}));
+  EXPECT_EQ(ERRNO_OF(mkdir(P("ds/r/sub").c_str(), 0755)), EPERM);
+  EXPECT_EQ(ERRNO_OF(open(P("file").c_str(), O_CREAT | O_WRONLY, 0644)), EPERM);
+  EXPECT_EQ(ERRNO_OF(open(P("ds/file").c_str(), O_CREAT | O_WRONLY, 0644)),
+            EPERM);
+  EXPECT_EQ(ERRNO_OF(mkdir(P("ds").c_str(), 0755)), EEXIST);
+  EXPECT_EQ(ERRNO_OF(mkdir(P("ds/r").c_str(), 0755)), EEXIST);
+  EXPECT_EQ(ERRNO_OF(mkdir(P("default").c_str(), 0755)), EINVAL);
+  EXPECT_EQ(ERRNO_OF(symlink("x", P("ds/r/link").c_str())), EPERM);
+  ASSERT_EQ(WriteFile("ds/r/c", "x"), 0);
+  EXPECT_EQ(ERRNO_OF(rmdir(P("ds/r").c_str())), ENOTEMPTY);
+  EXPECT_EQ(ERRNO_OF(rmdir(P("ds").c_str())), ENOTEMPTY);
+  ASSERT_EQ(unlink(P("ds/r/c").c_str()), 0);
+  ASSERT_EQ(rmdir(P("ds/r").c_str()), 0);
+  ASSERT_EQ(rmdir(P("ds").c_str()), 0);
+  EXPECT_TRUE(List("").empty());
+  // Datasets and rows come back after a remount.
+  ASSERT_EQ(mkdir(P("d2").c_str(), 0750), 0);
+  ASSERT_EQ(mkdir(P("d2/row").c_str(), 0700), 0);
+  Remount();
+  struct stat st;
+  ASSERT_EQ(stat(P("d2/row").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  ASSERT_EQ(stat(P("d2").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0750u);
+}
+
+TEST_F(FsTest, RenameOverExistingColumnKeepsHistory) {
+  ASSERT_EQ(WriteFile("ds/r/c", "first"), 0);
+  ASSERT_EQ(WriteFile("ds/r/c", "second"), 0);
+  ASSERT_EQ(WriteFile("ds/r/tmp", "third"), 0);
+  ASSERT_EQ(rename(P("ds/r/tmp").c_str(), P("ds/r/c").c_str()), 0);
+  EXPECT_EQ(ReadFile("ds/r/c"), "third");
+  const auto versions = VersionsOf("c");
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(ReadFile("ds/r/" + VersionName("c", versions[0])), "second");
+  EXPECT_EQ(ReadFile("ds/r/" + VersionName("c", versions[1])), "first");
+  EXPECT_EQ(List("ds/r").size(), 3u);  // tmp is gone
+  // To a new name in another row of another dataset: all versions move.
+  ASSERT_EQ(mkdir(P("ds2").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(P("ds2/x").c_str(), 0755), 0);
+  ASSERT_EQ(rename(P("ds/r/c").c_str(), P("ds2/x/moved").c_str()), 0);
+  EXPECT_TRUE(List("ds/r").empty());
+  EXPECT_EQ(List("ds2/x").size(), 3u);
+  EXPECT_EQ(ReadFile("ds2/x/moved"), "third");
+  // Rows rename with all their cells.
+  ASSERT_EQ(rename(P("ds2/x").c_str(), P("ds2/y").c_str()), 0);
+  EXPECT_EQ(ReadFile("ds2/y/moved"), "third");
+  EXPECT_EQ(ERRNO_OF(rename(P("ds2").c_str(), P("ds3").c_str())), EXDEV);
+}
+
+TEST_F(FsTest, RenameNoReplaceAndExchange) {
+  ASSERT_EQ(WriteFile("ds/r/a", "A"), 0);
+  ASSERT_EQ(WriteFile("ds/r/b", "B"), 0);
+  EXPECT_EQ(ERRNO_OF(renameat2(AT_FDCWD, P("ds/r/a").c_str(), AT_FDCWD,
+                               P("ds/r/b").c_str(), RENAME_NOREPLACE)),
+            EEXIST);
+  ASSERT_EQ(renameat2(AT_FDCWD, P("ds/r/a").c_str(), AT_FDCWD,
+                      P("ds/r/b").c_str(), RENAME_EXCHANGE),
+            0);
+  EXPECT_EQ(ReadFile("ds/r/a"), "B");
+  EXPECT_EQ(ReadFile("ds/r/b"), "A");
+  ASSERT_EQ(renameat2(AT_FDCWD, P("ds/r/a").c_str(), AT_FDCWD,
+                      P("ds/r/c").c_str(), RENAME_NOREPLACE),
+            0);
+  EXPECT_EQ(ReadFile("ds/r/c"), "B");
+}
+
+TEST_F(FsTest, OffsetsAppendSparseAndSharedDescriptors) {
+  const int fd = open(P("ds/r/f").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(pwrite(fd, "world", 5, 6), 5);
+  ASSERT_EQ(pwrite(fd, "hello", 5, 0), 5);
+  // A second descriptor sees the first one's unflushed writes.
+  const int fd2 = open(P("ds/r/f").c_str(), O_RDONLY);
+  ASSERT_GE(fd2, 0);
+  char buf[32] = {};
+  ASSERT_EQ(pread(fd2, buf, sizeof(buf), 0), 11);
+  EXPECT_EQ(std::string(buf, 11), std::string("hello\0world", 11));
+  ASSERT_EQ(ftruncate(fd, 20), 0);
+  ASSERT_EQ(close(fd2), 0);
+  ASSERT_EQ(close(fd), 0);
+  EXPECT_EQ(ReadFile("ds/r/f"), std::string("hello\0world", 11) +
+                                    std::string(9, '\0'));
+  const int afd = open(P("ds/r/f").c_str(), O_WRONLY | O_APPEND);
+  ASSERT_GE(afd, 0);
+  ASSERT_EQ(pwrite(afd, "!", 1, 0), 1);  // O_APPEND ignores the offset
+  ASSERT_EQ(close(afd), 0);
+  const std::string content = ReadFile("ds/r/f");
+  ASSERT_EQ(content.size(), 21u);
+  EXPECT_EQ(content.back(), '!');
+  // Writes far beyond max_file_size are refused.
+  const int bfd = open(P("ds/r/f").c_str(), O_WRONLY);
+  EXPECT_EQ(ERRNO_OF(pwrite(bfd, "x", 1, 1ll << 40)), EFBIG);
+  close(bfd);
+  EXPECT_EQ(ReadFile("ds/r/f"), content);
+}
+
+TEST_F(FsTest, UtimensRestampsVersions) {
+  ASSERT_EQ(WriteFile("ds/r/c", "x"), 0);
+  ASSERT_EQ(Sh("touch -d @1500000000.123 ds/r/c").status, 0);
+  struct stat st;
+  ASSERT_EQ(stat(P("ds/r/c").c_str(), &st), 0);
+  EXPECT_EQ(MtimeMs(st), 1500000000123u);
+  ASSERT_EQ(WriteFile("ds/r/c", "y"), 0);
+  EXPECT_EQ(VersionsOf("c"), (std::vector<uint64_t>{1500000000123u}));
+  // Re-stamping an older version by its name.
+  ASSERT_EQ(Sh("touch -d @1400000000 ds/r/c@1500000000123").status, 0);
+  EXPECT_EQ(VersionsOf("c"), (std::vector<uint64_t>{1400000000000u}));
+  EXPECT_EQ(ReadFile("ds/r/c@1400000000000"), "x");
+}
+
+// Other users reach a FUSE mount only with allow_other; default_permissions
+// then makes the kernel check the stored modes and owners.
+class MultiUserTest : public FsTest {
+ protected:
+  std::vector<std::string> DaemonArgs() const override {
+    return {"-o", "allow_other"};
+  }
+};
+
+TEST_F(MultiUserTest, PermissionsAreStoredAndEnforced) {
+  ASSERT_EQ(WriteFile("ds/r/c", "secret"), 0);
+  ASSERT_EQ(chmod(P("ds/r/c").c_str(), 0600), 0);
+  ASSERT_EQ(chown(P("ds/r/c").c_str(), 1234, 5678), 0);
+  ASSERT_EQ(chmod(P("ds/r").c_str(), 0711), 0);
+  Remount();
+  struct stat st;
+  ASSERT_EQ(stat(P("ds/r/c").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(st.st_uid, 1234u);
+  EXPECT_EQ(st.st_gid, 5678u);
+  ASSERT_EQ(stat(P("ds/r").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0711u);
+  // The kernel enforces them for other users (default_permissions).
+  const CommandResult r = ::rowfs::Run("setpriv --reuid=65534 --regid=65534 --clear-groups "
+                              "cat " + ShellQuote(P("ds/r/c")));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("Permission denied"), std::string::npos) << r.output;
+  // New entries belong to the caller.
+  ASSERT_EQ(chmod(P("ds/r").c_str(), 0777), 0);
+  ASSERT_EQ(::rowfs::Run("setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "
+                "'umask 022; echo hi > " + P("ds/r/mine") + "'").status, 0);
+  ASSERT_EQ(stat(P("ds/r/mine").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+}
+
+TEST_F(FsTest, DatasetPoliciesThroughXattrs) {
+  char buf[64];
+  ssize_t n = getxattr(P("ds").c_str(), "user.rowfs.max_versions", buf, sizeof(buf));
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, n), "0");
+  ASSERT_EQ(setxattr(P("ds").c_str(), "user.rowfs.max_versions", "2", 1, 0), 0);
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(WriteFile("ds/r/c", std::to_string(i)), 0);
+  EXPECT_EQ(VersionsOf("c").size(), 1u);  // latest + 1 older = 2 versions
+  ASSERT_EQ(setxattr(P("ds").c_str(), "user.rowfs.ttl", "3600", 4, 0), 0);
+  Remount();
+  n = getxattr(P("ds").c_str(), "user.rowfs.ttl", buf, sizeof(buf));
+  EXPECT_EQ(std::string(buf, n), "3600");
+  EXPECT_EQ(Sh("getfattr -d ds").output.find("user.rowfs.max_versions=\"2\"") !=
+                std::string::npos,
+            true);
+  EXPECT_EQ(ERRNO_OF(setxattr(P("ds").c_str(), "user.rowfs.ttl", "abc", 3, 0)),
+            EINVAL);
+  EXPECT_EQ(ERRNO_OF(setxattr(P("ds").c_str(), "user.other", "1", 1, 0)), ENOTSUP);
+  EXPECT_EQ(ERRNO_OF(setxattr(P("ds/r/c").c_str(), "user.x", "1", 1, 0)), ENOTSUP);
+  EXPECT_EQ(ERRNO_OF(getxattr(P("ds/r/c").c_str(), "user.x", buf, sizeof(buf))),
+            ENODATA);
+  ASSERT_EQ(removexattr(P("ds").c_str(), "user.rowfs.max_versions"), 0);
+  n = getxattr(P("ds").c_str(), "user.rowfs.max_versions", buf, sizeof(buf));
+  EXPECT_EQ(std::string(buf, n), "0");
+}
+
+TEST_F(FsTest, OddNamesAreStoredVerbatim) {
+  const std::vector<std::string> names = {
+      "with space", "50% off", "a@b", "x@", ".hidden", "\xff\xfe-latin1",
+      "tab\there", std::string(235, 'c')};
+  for (const auto& n : names) {
+    ASSERT_EQ(WriteFile("ds/r/" + n, n), 0) << n;
+  }
+  Remount();
+  for (const auto& n : names) EXPECT_EQ(ReadFile("ds/r/" + n), n);
+  std::vector<std::string> sorted = names;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(List("ds/r"), sorted);
+  // Limits: a column must leave room for "@<ts>"; other levels get 255.
+  EXPECT_EQ(WriteFile("ds/r/" + std::string(236, 'c'), "x"), ENAMETOOLONG);
+  EXPECT_EQ(ERRNO_OF(mkdir(P("ds/" + std::string(255, 'r')).c_str(), 0755)), 0);
+  EXPECT_EQ(ERRNO_OF(mkdir(P("ds/" + std::string(256, 'r')).c_str(), 0755)),
+            ENAMETOOLONG);
+  // The reserved pattern: an empty column before '@', a non-canonical ts.
+  EXPECT_EQ(WriteFile("ds/r/@123", "x"), EINVAL);
+  EXPECT_EQ(WriteFile("ds/r/c@0123", "x"), EINVAL);
+  // '@' inside dataset and row names is an ordinary character.
+  ASSERT_EQ(mkdir(P("ds/row@123").c_str(), 0755), 0);
+  ASSERT_EQ(WriteFile("ds/row@123/c", "ok"), 0);
+  EXPECT_EQ(ReadFile("ds/row@123/c"), "ok");
+}
+
+TEST_F(FsTest, ConcurrentWritersLoseNoVersion) {
+  constexpr int kThreads = 8, kWrites = 25;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kWrites; ++i) {
+        EXPECT_EQ(WriteFile("ds/r/own" + std::to_string(t), std::to_string(i)), 0);
+        EXPECT_EQ(WriteFile("ds/r/shared", "t" + std::to_string(t)), 0);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(ReadFile("ds/r/own" + std::to_string(t)),
+              std::to_string(kWrites - 1));
+    EXPECT_EQ(VersionsOf("own" + std::to_string(t)).size(), size_t{kWrites - 1});
+  }
+  const auto shared = VersionsOf("shared");
+  EXPECT_EQ(std::set<uint64_t>(shared.begin(), shared.end()).size(),
+            shared.size());
+  // Writers sharing one file may meet in one buffer, but every close that
+  // changed it stored a version and none was lost to a timestamp collision.
+  EXPECT_GE(shared.size() + 1, size_t{kWrites});
+}
+
+TEST_F(FsTest, StatfsReportsTheDatabaseFilesystem) {
+  struct statvfs fs, db;
+  ASSERT_EQ(statvfs(mnt_.c_str(), &fs), 0);
+  ASSERT_EQ(statvfs(db_.c_str(), &db), 0);
+  EXPECT_EQ(fs.f_blocks, db.f_blocks);
+  EXPECT_GT(fs.f_bavail, 0u);
+  EXPECT_EQ(fs.f_namemax, 255u);
+}
+
+TEST_F(FsTest, UnlinkedOpenFileIsNotStoredOnClose) {
+  const int fd = open(P("ds/r/tmp").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "scratch", 7), 7);
+  ASSERT_EQ(unlink(P("ds/r/tmp").c_str()), 0);
+  char buf[8] = {};
+  EXPECT_EQ(pread(fd, buf, 7, 0), 7);  // still readable through the fd
+  ASSERT_EQ(close(fd), 0);
+  EXPECT_TRUE(List("ds/r").empty());
+}
+
+class HiddenVersionsTest : public FsTest {
+ protected:
+  std::vector<std::string> DaemonArgs() const override {
+    return {"-o", "versions=hidden"};
+  }
+};
+
+TEST_F(HiddenVersionsTest, ListsLatestOnlyButResolvesVersions) {
+  ASSERT_EQ(WriteFile("ds/r/c@1000", "old"), 0);
+  ASSERT_EQ(WriteFile("ds/r/c", "new"), 0);
+  EXPECT_EQ(List("ds/r"), (std::vector<std::string>{"c"}));
+  EXPECT_EQ(ReadFile("ds/r/c@1000"), "old");
+}
+
+class ReadOnlyTest : public MountTest {};
+
+TEST_F(ReadOnlyTest, RoMountRefusesEveryChange) {
+  ASSERT_EQ(mkdir(P("ds").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(P("ds/r").c_str(), 0755), 0);
+  ASSERT_EQ(WriteFile("ds/r/c", "kept"), 0);
+  ASSERT_TRUE(daemon_->Stop());
+  daemon_ = std::make_unique<Daemon>(db_, mnt_, std::vector<std::string>{"-o", "ro"});
+  ASSERT_TRUE(daemon_->Start());
+  EXPECT_EQ(ReadFile("ds/r/c"), "kept");
+  EXPECT_EQ(WriteFile("ds/r/c", "x"), EROFS);
+  EXPECT_EQ(ERRNO_OF(mkdir(P("ds/r2").c_str(), 0755)), EROFS);
+  EXPECT_EQ(ERRNO_OF(unlink(P("ds/r/c").c_str())), EROFS);
+}
+
+}  // namespace
+}  // namespace rowfs
