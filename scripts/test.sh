@@ -5,6 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-scripts/build.sh "$@"
+scripts/build.sh -DROWFS_BUILD_TESTS=ON -DROWFS_BUILD_BENCH=ON "$@"
 cd "${BUILD_DIR:-build}"
 ctest --output-on-failure -j"$(nproc)" --timeout 600
