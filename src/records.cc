@@ -64,4 +64,10 @@ std::string DatasetRecordKey(std::string_view dataset) {
   return key;
 }
 
+std::string FloorRecordKey(std::string_view dataset) {
+  std::string key = "floor/";
+  key.append(dataset);
+  return key;
+}
+
 }  // namespace rowfs

@@ -23,6 +23,8 @@ Status DecodeDatasetRecord(std::string_view data, Attrs* attrs,
 
 // Keys in the "default" column family.
 std::string DatasetRecordKey(std::string_view dataset);
+// The dataset's persisted timestamp floor (see latest_bound.h): 8 bytes BE.
+std::string FloorRecordKey(std::string_view dataset);
 inline constexpr std::string_view kRootRecordKey = "root";
 
 }  // namespace rowfs

@@ -12,8 +12,10 @@
 #include <shared_mutex>
 #include <system_error>
 
+#include "latest_bound.h"
 #include "lock_table.h"
 #include "policy_filter.h"
+#include "coding.h"
 #include "records.h"
 #include "rocks_options.h"
 #include "rowfs/key_codec.h"
@@ -41,14 +43,24 @@ std::string Describe(std::string_view dataset, std::string_view row = {},
 // One dataset: its column family and live policy. Shared by in-flight
 // operations so that a concurrent drop cannot free the handle under them.
 struct Dataset {
-  Dataset(rocksdb::DB* db_in, rocksdb::ColumnFamilyHandle* cf_in,
-          std::shared_ptr<PolicyCell> policy_in)
-      : db(db_in), cf(cf_in), policy(std::move(policy_in)) {}
+  Dataset(std::string name_in, rocksdb::DB* db_in,
+          rocksdb::ColumnFamilyHandle* cf_in,
+          std::shared_ptr<PolicyCell> policy_in, uint64_t floor)
+      : name(std::move(name_in)),
+        db(db_in),
+        cf(cf_in),
+        policy(std::move(policy_in)),
+        bound(floor) {}
   ~Dataset() { db->DestroyColumnFamilyHandle(cf); }
 
+  const std::string name;
   rocksdb::DB* const db;
   rocksdb::ColumnFamilyHandle* const cf;
   const std::shared_ptr<PolicyCell> policy;
+  LatestBound bound;
+  // Serialises commits that persist a new floor, so the persisted value
+  // never goes backwards.
+  std::mutex floor_mu;
   Attrs attrs;  // guarded by Store::Impl::datasets_mu
   // Writers hold it shared across their RocksDB write; a drop holds it
   // exclusively while it checks emptiness and drops, so no write lands in a
@@ -221,6 +233,35 @@ class RowCursorImpl : public RowCursor {
 
 }  // namespace
 
+// A column a write touched: a put at `ts`, or another change storing
+// versions up to `ts` (0 when it only removed).
+struct ColumnChange {
+  Dataset* ds;
+  std::string column_key;  // ColumnBegin(row, column)
+  bool put;
+  uint64_t ts;
+};
+
+namespace {
+
+// One change per key (meta records included) of a range a write removes or
+// re-keys: removed keys change their column without a new timestamp, keys
+// written under `to_row` bring theirs.
+Status AddKeyChanges(
+    Dataset* ds, const std::vector<std::pair<std::string, std::string>>& kvs,
+    std::optional<std::string_view> to_row, std::vector<ColumnChange>* out) {
+  for (const auto& kv : kvs) {
+    ParsedKey k;
+    ROWFS_RETURN_IF_ERROR(ParseOwnKey(kv.first, &k));
+    if (k.kind == KeyKind::kRowMeta) continue;
+    const uint64_t ts = k.kind == KeyKind::kCell && to_row ? k.ts : 0;
+    out->push_back({ds, ColumnBegin(to_row.value_or(k.row), k.column), false, ts});
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 struct Store::Impl {
   StoreOptions options;
   std::string path;
@@ -319,11 +360,42 @@ struct Store::Impl {
     return Status::FromRocksDB(it->status());
   }
 
+  // Commits `wb` and keeps each touched dataset's LatestBound true: a floor
+  // record covering the new timestamps goes into the same batch, and the
+  // changes are recorded before the caller releases its column locks.
   Status Commit(rocksdb::WriteBatch* wb, const WriteOptions& wo,
-                std::string_view what) {
+                std::string_view what,
+                const std::vector<ColumnChange>& changes = {}) {
+    std::map<Dataset*, uint64_t> max_ts;
+    for (const ColumnChange& c : changes) {
+      uint64_t& m = max_ts[c.ds];
+      m = std::max(m, c.ts);
+    }
+    std::vector<std::unique_lock<std::mutex>> floor_locks;
+    std::vector<std::pair<Dataset*, uint64_t>> floors;
+    for (const auto& [ds, m] : max_ts) {  // map order: a global lock order
+      if (!ds->bound.FloorToPersist(m)) continue;
+      floor_locks.emplace_back(ds->floor_mu);
+      if (std::optional<uint64_t> floor = ds->bound.FloorToPersist(m)) {
+        std::string value;
+        PutFixed64BE(&value, *floor);
+        wb->Put(meta_cf, FloorRecordKey(ds->name), value);
+        floors.emplace_back(ds, *floor);
+      }
+    }
     rocksdb::WriteOptions rwo;
     rwo.sync = wo.sync;
-    return Status::FromRocksDB(db->Write(rwo, wb), what);
+    Status s = Status::FromRocksDB(db->Write(rwo, wb), what);
+    if (!s.ok()) return s;
+    for (const auto& [ds, floor] : floors) ds->bound.SetPersisted(floor);
+    for (const ColumnChange& c : changes) {
+      if (c.put) {
+        c.ds->bound.RecordPut(c.column_key, c.ts);
+      } else {
+        c.ds->bound.RecordOther(c.column_key, c.ts);
+      }
+    }
+    return s;
   }
 
   Status WriteMetaRecord(std::string_view key, std::string_view value) {
@@ -483,7 +555,19 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
       impl->meta_cf = handles[i];
       continue;
     }
-    auto ds = std::make_shared<Dataset>(impl->db, handles[i], policies[i]);
+    // A family without a floor record (made by another tool) gets no fast
+    // path: every server-timestamped put reads the column's latest.
+    uint64_t floor = UINT64_MAX;
+    std::string floor_record;
+    rocksdb::Status fs = impl->db->Get(rocksdb::ReadOptions(), impl->meta_cf,
+                                       FloorRecordKey(names[i]), &floor_record);
+    if (fs.ok() && floor_record.size() == 8) {
+      floor = DecodeFixed64BE(floor_record.data());
+    } else if (!fs.ok() && !fs.IsNotFound()) {
+      return Status::FromRocksDB(fs, "reading floor record " + names[i]);
+    }
+    auto ds = std::make_shared<Dataset>(names[i], impl->db, handles[i],
+                                        policies[i], floor);
     // Defaults for a family without a record (e.g. created by another tool).
     ds->attrs = Attrs{0755, 0, 0, 0};
     std::string record;
@@ -516,11 +600,17 @@ Status Store::CreateDataset(std::string_view name, const Attrs& attrs) {
   rocksdb::Status s = impl_->db->CreateColumnFamily(
       impl_->DatasetCfOptions(policy), std::string(name), &handle);
   if (!s.ok()) return Status::FromRocksDB(s, "creating dataset " + std::string(name));
-  auto ds = std::make_shared<Dataset>(impl_->db, handle, policy);
+  auto ds = std::make_shared<Dataset>(std::string(name), impl_->db, handle,
+                                      policy, /*floor=*/0);
   ds->attrs = attrs;
   impl_->datasets.emplace(std::string(name), ds);
-  return impl_->WriteMetaRecord(DatasetRecordKey(name),
-                                EncodeDatasetRecord(attrs, Policy{}));
+  rocksdb::WriteBatch wb;
+  std::string floor;
+  PutFixed64BE(&floor, 0);
+  wb.Put(impl_->meta_cf, DatasetRecordKey(name),
+         EncodeDatasetRecord(attrs, Policy{}));
+  wb.Put(impl_->meta_cf, FloorRecordKey(name), floor);
+  return impl_->Commit(&wb, WriteOptions{.sync = true}, "create dataset");
 }
 
 Status Store::DropDataset(std::string_view name, bool force) {
@@ -546,11 +636,10 @@ Status Store::DropDataset(std::string_view name, bool force) {
     std::unique_lock lock(impl_->datasets_mu);
     impl_->datasets.erase(impl_->datasets.find(name));
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  return Status::FromRocksDB(
-      impl_->db->Delete(wo, impl_->meta_cf, DatasetRecordKey(name)),
-      "deleting dataset record");
+  rocksdb::WriteBatch wb;
+  wb.Delete(impl_->meta_cf, DatasetRecordKey(name));
+  wb.Delete(impl_->meta_cf, FloorRecordKey(name));
+  return impl_->Commit(&wb, WriteOptions{.sync = true}, "drop dataset");
 }
 
 std::vector<DatasetInfo> Store::ListDatasets() const {
@@ -658,46 +747,57 @@ Status Store::Write(const Batch& batch, const WriteOptions& options,
 
   // Keys this batch puts, so that a later delete in it removes them and a
   // later server-timestamped put to the same column goes after them.
+  // Keys this batch puts, so that a later delete in it removes them too.
   struct Pending {
     const Dataset* ds;
     std::string key;
-    uint64_t ts;
   };
   std::vector<Pending> pending;
+  std::vector<ColumnChange> changes;
   rocksdb::WriteBatch wb;
   std::vector<uint64_t> assigned;
   const uint64_t now = impl_->Now();
 
-  auto delete_range = [&](const Dataset& ds, const std::string& begin,
+  auto delete_range = [&](Dataset& ds, const std::string& begin,
                           const std::string& end) -> Status {
     std::vector<std::pair<std::string, std::string>> kvs;
     ROWFS_RETURN_IF_ERROR(impl_->CollectRange(ds, begin, end, &kvs, false));
-    for (const auto& kv : kvs) wb.Delete(ds.cf, kv.first);
     for (const Pending& p : pending) {
-      if (p.ds == &ds && p.key >= begin && p.key < end) wb.Delete(ds.cf, p.key);
+      if (p.ds == &ds && p.key >= begin && p.key < end) kvs.push_back({p.key, {}});
+    }
+    for (const auto& kv : kvs) {
+      wb.Delete(ds.cf, kv.first);
+      ParsedKey k;
+      ROWFS_RETURN_IF_ERROR(ParseOwnKey(kv.first, &k));
+      if (k.kind != KeyKind::kRowMeta) {
+        changes.push_back({&ds, ColumnBegin(k.row, k.column), false, 0});
+      }
     }
     return Status::OK();
   };
 
   for (size_t i = 0; i < batch.ops_.size(); ++i) {
     const Batch::Op& op = batch.ops_[i];
-    const Dataset& ds = *datasets[i];
+    Dataset& ds = *datasets[i];
     switch (op.type) {
       case OpType::kPut: {
+        std::string column_key = ColumnBegin(op.row, op.column);
         uint64_t ts = op.ts;
         if (ts == kServerTimestamp) {
-          std::optional<uint64_t> latest;
-          ROWFS_RETURN_IF_ERROR(
-              impl_->LatestPhysicalTs(ds, op.row, op.column, &latest));
-          const std::string begin = ColumnBegin(op.row, op.column);
-          const std::string end = ColumnEnd(op.row, op.column);
-          for (const Pending& p : pending) {
-            if (p.ds == &ds && p.key >= begin && p.key < end) {
-              latest = std::max(latest.value_or(0), p.ts);
+          std::optional<uint64_t> next = ds.bound.Next(column_key, now);
+          if (!next) {
+            std::optional<uint64_t> latest;
+            ROWFS_RETURN_IF_ERROR(
+                impl_->LatestPhysicalTs(ds, op.row, op.column, &latest));
+            next = latest && *latest >= now ? *latest + 1 : now;
+          }
+          ts = *next;
+          // After earlier puts to the same column in this batch.
+          for (const ColumnChange& c : changes) {
+            if (c.put && c.ds == &ds && c.column_key == column_key && c.ts >= ts) {
+              ts = c.ts + 1;
             }
           }
-          ts = now;
-          if (latest && *latest >= ts) ts = *latest + 1;
           if (ts > kMaxTimestamp) {
             return Status::InvalidArgument("no timestamp left after the latest");
           }
@@ -707,12 +807,14 @@ Status Store::Write(const Batch& batch, const WriteOptions& options,
         if (op.attrs) {
           wb.Put(ds.cf, ColumnMetaKey(op.row, op.column), EncodeAttrs(*op.attrs));
         }
-        pending.push_back({&ds, std::move(key), ts});
+        pending.push_back({&ds, std::move(key)});
+        changes.push_back({&ds, std::move(column_key), true, ts});
         assigned.push_back(ts);
         break;
       }
       case OpType::kDeleteVersion:
         wb.Delete(ds.cf, CellKey(op.row, op.column, op.ts));
+        changes.push_back({&ds, ColumnBegin(op.row, op.column), false, 0});
         break;
       case OpType::kDeleteColumn:
         ROWFS_RETURN_IF_ERROR(delete_range(ds, ColumnBegin(op.row, op.column),
@@ -724,7 +826,7 @@ Status Store::Write(const Batch& batch, const WriteOptions& options,
         break;
     }
   }
-  ROWFS_RETURN_IF_ERROR(impl_->Commit(&wb, options, "write batch"));
+  ROWFS_RETURN_IF_ERROR(impl_->Commit(&wb, options, "write batch", changes));
   if (timestamps != nullptr) *timestamps = std::move(assigned);
   return Status::OK();
 }
@@ -845,7 +947,9 @@ Status Store::DeleteRow(std::string_view dataset, std::string_view row,
       impl_->CollectRange(*ds, RowBegin(row), RowEnd(row), &kvs, false));
   rocksdb::WriteBatch wb;
   for (const auto& kv : kvs) wb.Delete(ds->cf, kv.first);
-  return impl_->Commit(&wb, {}, "delete row");
+  std::vector<ColumnChange> changes;
+  ROWFS_RETURN_IF_ERROR(AddKeyChanges(ds.get(), kvs, std::nullopt, &changes));
+  return impl_->Commit(&wb, {}, "delete row", changes);
 }
 
 Status Store::Restamp(std::string_view dataset, std::string_view row,
@@ -886,7 +990,8 @@ Status Store::Restamp(std::string_view dataset, std::string_view row,
     wb.Put(ds->cf, CellKey(row, column, to), value);
   }
   wb.Delete(ds->cf, CellKey(row, column, from_ts));
-  return impl_->Commit(&wb, {}, "restamp");
+  return impl_->Commit(&wb, {}, "restamp",
+                       {{ds.get(), ColumnBegin(row, column), false, to}});
 }
 
 namespace {
@@ -953,6 +1058,23 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
   const std::string dst_name = Describe(dst.dataset, dst.row, dst.column, dst.ts);
 
   rocksdb::WriteBatch wb;
+  // Both columns change; `max_ts` is the newest timestamp written.
+  auto commit = [&](std::string_view what, uint64_t max_ts) {
+    return impl_->Commit(
+        &wb, {}, what,
+        {{sds.get(), ColumnBegin(src.row, src.column), false, max_ts},
+         {dds.get(), ColumnBegin(dst.row, dst.column), false, max_ts}});
+  };
+  auto max_cell_ts = [](const std::vector<std::pair<std::string, std::string>>& kvs) {
+    uint64_t m = 0;
+    for (const auto& kv : kvs) {
+      ParsedKey k;
+      if (ParseKey(kv.first, &k).ok() && k.kind == KeyKind::kCell) {
+        m = std::max(m, k.ts);
+      }
+    }
+    return m;
+  };
   if (mode == MoveMode::kNoReplace && dst_exists) {
     return Status::AlreadyExists("rename target " + dst_name + " exists");
   }
@@ -966,7 +1088,7 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
     if (src.ts) {
       wb.Put(sds->cf, CellKey(src.row, src.column, *src.ts), dvalues[0].value);
       wb.Put(dds->cf, CellKey(dst.row, dst.column, *dst.ts), svalues[0].value);
-      return impl_->Commit(&wb, {}, "exchange versions");
+      return commit("exchange versions", std::max(*src.ts, *dst.ts));
     }
     // Two columns swap every key (meta and versions), re-keyed.
     std::vector<std::pair<std::string, std::string>> skv, dkv;
@@ -986,7 +1108,8 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
     for (const auto& kv : dkv) wb.Delete(dds->cf, kv.first);
     for (const auto& kv : skv) wb.Put(dds->cf, rekey(kv.first, dst), kv.second);
     for (const auto& kv : dkv) wb.Put(sds->cf, rekey(kv.first, src), kv.second);
-    return impl_->Commit(&wb, {}, "exchange columns");
+    return commit("exchange columns",
+                  std::max(max_cell_ts(skv), max_cell_ts(dkv)));
   }
 
   const Version& content = svalues[0];
@@ -1010,16 +1133,19 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
                                               : CellKey(dst.row, dst.column, k.ts),
                kv.second);
       }
-      return impl_->Commit(&wb, {}, "rename column");
+      return commit("rename column", max_cell_ts(skv));
     }
   }
   // A rename replaces the target's owner and mode, as rename(2) would.
   if (sinfo.attrs) {
     wb.Put(dds->cf, ColumnMetaKey(dst.row, dst.column), EncodeAttrs(*sinfo.attrs));
   }
+  uint64_t written_ts = 0;
   if (dst.ts) {
+    written_ts = *dst.ts;
     wb.Put(dds->cf, CellKey(dst.row, dst.column, *dst.ts), content.value);
   } else if (!dst_exists) {
+    written_ts = content.ts;
     wb.Put(dds->cf, CellKey(dst.row, dst.column, content.ts), content.value);
   } else {
     std::string at_src_ts;
@@ -1035,10 +1161,11 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
       uint64_t ts = content.ts;
       if (latest && *latest >= ts) ts = *latest + 1;
       if (ts > kMaxTimestamp) return Status::InvalidArgument("timestamp overflow");
+      written_ts = ts;
       wb.Put(dds->cf, CellKey(dst.row, dst.column, ts), content.value);
     }
   }
-  return impl_->Commit(&wb, {}, "rename column");
+  return commit("rename column", written_ts);
 }
 
 Status Store::MoveRow(std::string_view src_dataset, std::string_view src_row,
@@ -1102,7 +1229,14 @@ Status Store::MoveRow(std::string_view src_dataset, std::string_view src_row,
       wb.Put(sds->cf, rekey(kv.first, dst_row, src_row), kv.second);
     }
   }
-  return impl_->Commit(&wb, {}, "rename row");
+  std::vector<ColumnChange> changes;
+  ROWFS_RETURN_IF_ERROR(AddKeyChanges(sds.get(), skv, std::nullopt, &changes));
+  ROWFS_RETURN_IF_ERROR(AddKeyChanges(dds.get(), dkv, std::nullopt, &changes));
+  ROWFS_RETURN_IF_ERROR(AddKeyChanges(dds.get(), skv, dst_row, &changes));
+  if (mode == MoveMode::kExchange) {
+    ROWFS_RETURN_IF_ERROR(AddKeyChanges(sds.get(), dkv, src_row, &changes));
+  }
+  return impl_->Commit(&wb, {}, "rename row", changes);
 }
 
 // ---------------------------------------------------------------- Reads

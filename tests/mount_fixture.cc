@@ -173,6 +173,24 @@ void Daemon::Kill9() {
   if (IsMounted(mountpoint_)) umount2(mountpoint_.c_str(), MNT_DETACH);
 }
 
+int Daemon::Terminate(int sig) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, sig);
+  int exited = -2;
+  WaitFor(
+      [&] {
+        exited = TryReap(pid_);
+        return exited != -2;
+      },
+      std::chrono::seconds(20));
+  if (exited == -2) {
+    Kill9();
+    return -2;
+  }
+  pid_ = -1;
+  return exited;
+}
+
 void MountTest::SetUp() {
   if (!FuseAvailable()) {
     GTEST_SKIP() << "/dev/fuse cannot be opened on this machine: mount tests "

@@ -39,6 +39,10 @@ class Daemon {
   ::testing::AssertionResult Stop();
   // SIGKILL, then detaches the dead mount.
   void Kill9();
+  // Sends `sig` (e.g. SIGTERM) and waits for the daemon to exit. Returns its
+  // exit status, 128 + N when signal N killed it, or -2 when it was still
+  // running after 20 s (it is then killed with Kill9).
+  int Terminate(int sig);
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
   std::string Log() const;

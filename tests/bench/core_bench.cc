@@ -18,6 +18,7 @@
 //   ROWFS_BENCH_RSS_ROWS     rows of the bounded-memory dataset (1000000)
 //   ROWFS_BENCH_VERSIONS     versions of the deep column (default 1000)
 //   ROWFS_BENCH_COMPRESSION  none|snappy|lz4|zstd|zlib (default: rowfs's, lz4)
+//   ROWFS_BENCH_OPTIONS      store options, e.g. row_prefix_bloom=1,bloom_bits=0
 //   ROWFS_BENCH_DIR          where temporary databases go (default $TMPDIR
 //                            or /tmp); each is removed afterwards.
 #include <benchmark/benchmark.h>
@@ -162,6 +163,21 @@ std::vector<std::string> Names(uint64_t n, std::string (*fn)(uint64_t)) {
 StoreOptions BenchOptions() {
   StoreOptions o;
   if (!Cfg().compression.empty()) o.compression = Cfg().compression;
+  // ROWFS_BENCH_OPTIONS="key=value,..." applies store options (the daemon's
+  // -o tuning keys), e.g. row_prefix_bloom=1, to compare settings.
+  if (const char* extra = std::getenv("ROWFS_BENCH_OPTIONS")) {
+    std::string_view rest = extra;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      const std::string_view kv = rest.substr(0, comma);
+      const size_t eq = kv.find('=');
+      if (eq != std::string_view::npos) {
+        const Status s = SetStoreOption(&o, kv.substr(0, eq), kv.substr(eq + 1));
+        if (!s.ok()) std::fprintf(stderr, "core_bench: %s\n", s.ToString().c_str());
+      }
+      rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
+    }
+  }
   return o;
 }
 
