@@ -152,7 +152,9 @@ int Serve(const MountOptions& o, int ready_fd) {
   if (!s.ok()) spdlog::error("syncing the WAL on exit: {}", s.ToString());
   store.reset();
   spdlog::info("unmounted {}", o.mountpoint);
-  return rc == 0 ? 0 : 1;
+  // A positive result is the signal that ended the loop (SIGTERM, SIGINT):
+  // a requested, clean stop.
+  return rc >= 0 ? 0 : 1;
 }
 
 }  // namespace

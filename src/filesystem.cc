@@ -42,6 +42,14 @@ CellRef RefOf(const NodeKey& k) {
   return r;
 }
 
+// A column made only through "col@ts" files: see kAttrImplicitColumn.
+bool IsImplicit(const ColumnInfo& info) {
+  return info.attrs && (info.attrs->flags & kAttrImplicitColumn) != 0;
+}
+
+bool IsWholeSecond(uint64_t ms) { return ms % 1000 == 0; }
+bool SameSecond(uint64_t a, uint64_t b) { return a / 1000 == b / 1000; }
+
 Status ParseUnsigned(std::string_view text, uint64_t* v) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) {
     text.remove_suffix(1);
@@ -241,6 +249,10 @@ Status Filesystem::StatKey(const NodeKey& key,
   if (key.kind == NodeKind::kColumn) {
     ROWFS_RETURN_IF_ERROR(
         store_->StatColumn(key.dataset, key.row, key.column, &info));
+    if (IsImplicit(info)) {
+      return Status::NotFound(key.Path() +
+                              " has only version files, never written itself");
+    }
   } else {
     ROWFS_RETURN_IF_ERROR(
         store_->StatVersion(key.dataset, key.row, key.column, key.ts, &info));
@@ -324,8 +336,27 @@ Status Filesystem::Persist(NodeId id, OpenFile* f, bool sync) {
   uint64_t ts = kServerTimestamp;
   if (k.kind == NodeKind::kVersion) {
     ts = k.ts;
+    ROWFS_RETURN_IF_ERROR(KeepLatestAboveSecond(k, ts));
   } else if (f->mtime_override) {
-    ts = *f->mtime_override;
+    ts = LatestTime(k, *f->mtime_override, std::nullopt);
+  }
+  // A new file stores its owner and mode, except a version file of a column
+  // that exists (versions share the column's); a version file that creates
+  // its column marks it implicit.
+  std::optional<Attrs> attrs;
+  if (f->created) {
+    attrs = f->attrs;
+    if (k.kind == NodeKind::kVersion) {
+      ColumnInfo existing;
+      Status cs = store_->StatColumn(k.dataset, k.row, k.column, &existing);
+      if (cs.ok()) {
+        attrs.reset();
+      } else if (cs.IsNotFound()) {
+        attrs->flags |= kAttrImplicitColumn;
+      } else {
+        return cs;
+      }
+    }
   }
   if (ts != kServerTimestamp && !f->created) {
     // Restoring identical bytes onto an existing version is a no-op.
@@ -337,11 +368,12 @@ Status Filesystem::Persist(NodeId id, OpenFile* f, bool sync) {
     }
   }
   const bool restamp = k.kind == NodeKind::kVersion && f->mtime_override &&
-                       *f->mtime_override != k.ts;
+                       *f->mtime_override != k.ts &&
+                       !IsPrecisionLoss(k.ts, *f->mtime_override);
   const uint64_t restamp_to = restamp ? *f->mtime_override : 0;
   Batch batch;
   batch.Put(k.dataset, k.row, k.column, f->data, ts,
-            f->created ? &f->attrs : nullptr);
+            attrs ? &*attrs : nullptr);
   std::vector<uint64_t> stamps;
   ROWFS_RETURN_IF_ERROR(store_->Write(batch, WriteOptions{sync}, &stamps));
   f->MarkStored(stamps[0]);
@@ -351,10 +383,56 @@ Status Filesystem::Persist(NodeId id, OpenFile* f, bool sync) {
   return Status::OK();
 }
 
+bool Filesystem::IsPrecisionLoss(uint64_t version_ts, uint64_t to_ms) {
+  return IsWholeSecond(to_ms) && SameSecond(version_ts, to_ms);
+}
+
+uint64_t Filesystem::LatestTime(const NodeKey& col, uint64_t to_ms,
+                                std::optional<uint64_t> latest_ts) const {
+  if (!IsWholeSecond(to_ms)) return to_ms;
+  std::vector<Version> same_second;
+  if (!store_->ListVersions(col.dataset, col.row, col.column,
+                            {.limit = 2, .min_ts = to_ms + 1,
+                             .max_ts = to_ms + 999},
+                            &same_second)
+           .ok()) {
+    return to_ms;
+  }
+  for (const Version& v : same_second) {
+    if (v.ts != latest_ts) return to_ms + 999;
+  }
+  return to_ms;
+}
+
+Status Filesystem::KeepLatestAboveSecond(const NodeKey& col, uint64_t ts) {
+  ColumnInfo info;
+  Status s = store_->StatColumn(col.dataset, col.row, col.column, &info);
+  if (s.IsNotFound()) return Status::OK();
+  ROWFS_RETURN_IF_ERROR(s);
+  const uint64_t latest = info.versions[0].ts;
+  if (!IsWholeSecond(latest) || ts <= latest || !SameSecond(ts, latest) ||
+      ts == latest + 999) {
+    return Status::OK();
+  }
+  ROWFS_RETURN_IF_ERROR(store_->Restamp(col.dataset, col.row, col.column,
+                                        latest, latest + 999));
+  InvalidateColumn(col.dataset, col.row, col.column);
+  return Status::OK();
+}
+
 Status Filesystem::Restamp(const NodeInfo& node, uint64_t to_ms) {
   const NodeKey& k = node.key;
   std::optional<uint64_t> from;
-  if (k.kind == NodeKind::kVersion) from = k.ts;
+  if (k.kind == NodeKind::kVersion) {
+    // The name holds the milliseconds a whole-second time cannot.
+    if (IsPrecisionLoss(k.ts, to_ms)) return Status::OK();
+    from = k.ts;
+  } else {
+    ColumnInfo info;
+    ROWFS_RETURN_IF_ERROR(
+        store_->StatColumn(k.dataset, k.row, k.column, &info));
+    to_ms = LatestTime(k, to_ms, info.versions[0].ts);
+  }
   ROWFS_RETURN_IF_ERROR(store_->Restamp(k.dataset, k.row, k.column, from, to_ms));
   if (k.kind == NodeKind::kVersion && k.ts != to_ms) {
     // The node now stands for the version at its new timestamp; its old
@@ -683,7 +761,27 @@ void Filesystem::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
       s = Persist(node->id, node->open_file.get(), false);
       if (!s.ok()) return Fail(req, "rename", path, s);
     }
+    // A version file renamed into place creates its column implicitly, as
+    // writing it would have.
+    ColumnInfo target_column;
+    const bool creates_implicit =
+        to.kind == NodeKind::kVersion &&
+        store_->StatColumn(to.dataset, to.row, to.column, &target_column)
+            .IsNotFound();
+    if (to.kind == NodeKind::kVersion && mode != MoveMode::kExchange) {
+      s = KeepLatestAboveSecond(to, to.ts);
+      if (!s.ok()) return Fail(req, "rename", path, s);
+    }
     s = store_->MoveColumn(RefOf(from), RefOf(to), mode);
+    if (s.ok() && creates_implicit) {
+      Attrs a = FileDefaults();
+      if (store_->StatColumn(to.dataset, to.row, to.column, &target_column).ok() &&
+          target_column.attrs) {
+        a = *target_column.attrs;
+      }
+      a.flags |= kAttrImplicitColumn;
+      s = store_->SetColumnAttrs(to.dataset, to.row, to.column, a);
+    }
     if (!s.ok()) return Fail(req, "rename", path, s);
     InvalidateColumn(from.dataset, from.row, from.column);
     InvalidateColumn(to.dataset, to.row, to.column);
@@ -693,7 +791,9 @@ void Filesystem::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
   } else {
     s = store_->MoveRow(from.dataset, from.row, to.dataset, to.row, mode);
     if (!s.ok()) return Fail(req, "rename", path, s);
-    inodes_.RenameRow(from, to, mode == MoveMode::kExchange);
+    for (NodeId id : inodes_.RenameRow(from, to, mode == MoveMode::kExchange)) {
+      InvalidateInode(id, /*data=*/false);  // st_ino follows the name
+    }
   }
   fuse_reply_err(req, 0);
 }
@@ -887,11 +987,13 @@ Status Filesystem::FillDir(DirHandle* h, const NodeInfo& dir) {
   ROWFS_RETURN_IF_ERROR(store_->ListColumns(k.dataset, k.row, &columns));
   for (const ColumnInfo& c : columns) {
     const Attrs a = c.attrs.value_or(FileDefaults());
+    const bool implicit = IsImplicit(c);
     for (size_t i = 0; i < c.versions.size(); ++i) {
       if (i > 0 && options_.versions_hidden) break;
       const VersionInfo& v = c.versions[i];
-      NodeKey key = i == 0 ? NodeKey::Column(k.dataset, k.row, c.name)
-                           : NodeKey::Version(k.dataset, k.row, c.name, v.ts);
+      NodeKey key = i == 0 && !implicit
+                        ? NodeKey::Column(k.dataset, k.row, c.name)
+                        : NodeKey::Version(k.dataset, k.row, c.name, v.ts);
       DirEntry e{key.Name(), key, {}};
       FillStat(key, a, v.size, v.ts, &e.st);
       h->entries.push_back(std::move(e));

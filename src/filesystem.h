@@ -128,6 +128,21 @@ class Filesystem {
   Status Persist(NodeId id, OpenFile* f, bool sync);
   // Moves a stored version to `to_ms` (utimens on a closed file).
   Status Restamp(const NodeInfo& node, uint64_t to_ms);
+
+  // Second-precision restores (GNU tar's default format carries whole
+  // seconds). A whole-second time on a version file in that version's own
+  // second is the same time, truncated: nothing to do.
+  static bool IsPrecisionLoss(uint64_t version_ts, uint64_t to_ms);
+  // The time to give a column's latest version when asked for `to_ms`: a
+  // whole second becomes its last millisecond when another version of that
+  // second (not `latest_ts`, the one being moved) is later, so the latest
+  // stays the latest.
+  uint64_t LatestTime(const NodeKey& col, uint64_t to_ms,
+                      std::optional<uint64_t> latest_ts) const;
+  // Before storing version `ts`: a whole-second latest in the same second
+  // and below `ts` was truncated by a restore; it moves to the second's
+  // last millisecond so that it stays the latest.
+  Status KeepLatestAboveSecond(const NodeKey& col, uint64_t ts);
   // A truncate(2) of a file with no open handle: one new version.
   Status TruncateClosed(const NodeInfo& node, uint64_t size);
 

@@ -223,11 +223,13 @@ void InodeTable::Rename(const NodeKey& from, const NodeKey& to, bool exchange,
   if (dst != nullptr) by_key_.erase(to);
   if (src != nullptr) {
     src->key = to;
+    src->st_ino = StableInodeNumber(to);
     by_key_[to] = src;
   }
   if (dst != nullptr) {
     if (exchange) {
       dst->key = from;
+      dst->st_ino = StableInodeNumber(from);
       by_key_[from] = dst;
     } else {
       dst->detached = true;
@@ -236,28 +238,34 @@ void InodeTable::Rename(const NodeKey& from, const NodeKey& to, bool exchange,
   }
 }
 
-void InodeTable::RenameRow(const NodeKey& from, const NodeKey& to,
-                           bool exchange) {
+std::vector<NodeId> InodeTable::RenameRow(const NodeKey& from,
+                                          const NodeKey& to, bool exchange) {
   std::lock_guard lock(mu_);
   std::vector<Node*> moving = UnderLocked(from, 2);
   std::vector<Node*> displaced = UnderLocked(to, 2);
   for (Node* n : moving) by_key_.erase(n->key);
   for (Node* n : displaced) by_key_.erase(n->key);
+  std::vector<NodeId> renamed;
   for (Node* n : moving) {
     n->key.dataset = to.dataset;
     n->key.row = to.row;
+    n->st_ino = StableInodeNumber(n->key);
     by_key_[n->key] = n;
+    renamed.push_back(n->id);
   }
   for (Node* n : displaced) {
     if (exchange) {
       n->key.dataset = from.dataset;
       n->key.row = from.row;
+      n->st_ino = StableInodeNumber(n->key);
       by_key_[n->key] = n;
+      renamed.push_back(n->id);
     } else {
       n->detached = true;
       MaybeEraseLocked(n);
     }
   }
+  return renamed;
 }
 
 std::vector<NodeId> InodeTable::ColumnNodes(std::string_view dataset,

@@ -6,7 +6,9 @@
 // the size of the database. The node id is an opaque handle allocated here;
 // the inode number reported in st_ino is derived from the entry's identity,
 // so it is stable across lookups and remounts ("stable for the life of an
-// entry"); a rename keeps the node's st_ino, as rename(2) keeps an inode.
+// entry"). It follows the name: after a rename the node reports the number
+// of its new name, so a new file created under the old name can never share
+// a number with the renamed one.
 //
 // Thread-safety: every method may be called concurrently.
 #ifndef ROWFS_SRC_INODE_TABLE_H_
@@ -119,8 +121,10 @@ class InodeTable {
   void Rename(const NodeKey& from, const NodeKey& to, bool exchange,
               std::vector<EntryInvalidation>* stale);
   // A row rename: every node under `from` moves under `to`; nodes under
-  // `to` are detached, or moved to `from` when `exchange`.
-  void RenameRow(const NodeKey& from, const NodeKey& to, bool exchange);
+  // `to` are detached, or moved to `from` when `exchange`. Returns the ids of
+  // the nodes that now have another name (their attributes changed).
+  std::vector<NodeId> RenameRow(const NodeKey& from, const NodeKey& to,
+                                bool exchange);
   // Node ids of the column's node and its version nodes.
   std::vector<NodeId> ColumnNodes(std::string_view dataset,
                                   std::string_view row,

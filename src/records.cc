@@ -5,7 +5,8 @@
 namespace rowfs {
 namespace {
 
-constexpr char kAttrsFormat = 1;
+constexpr char kAttrsFormatV1 = 1;  // mode, uid, gid, mtime
+constexpr char kAttrsFormat = 2;    // V1 + flags
 constexpr char kDatasetFormat = 1;
 
 void AppendAttrs(std::string* out, const Attrs& a) {
@@ -25,15 +26,21 @@ bool ReadAttrs(std::string_view* in, Attrs* a) {
 std::string EncodeAttrs(const Attrs& attrs) {
   std::string out(1, kAttrsFormat);
   AppendAttrs(&out, attrs);
+  PutFixed32BE(&out, attrs.flags);
   return out;
 }
 
 Status DecodeAttrs(std::string_view data, Attrs* attrs) {
-  if (data.empty() || data[0] != kAttrsFormat) {
+  if (data.empty() || (data[0] != kAttrsFormat && data[0] != kAttrsFormatV1)) {
     return Status::Corruption("unknown attrs record format");
   }
+  const bool has_flags = data[0] == kAttrsFormat;
   data.remove_prefix(1);
-  if (!ReadAttrs(&data, attrs)) return Status::Corruption("short attrs record");
+  attrs->flags = 0;
+  if (!ReadAttrs(&data, attrs) ||
+      (has_flags && !GetFixed32BE(&data, &attrs->flags))) {
+    return Status::Corruption("short attrs record");
+  }
   return Status::OK();
 }
 

@@ -983,12 +983,15 @@ Status Store::Restamp(std::string_view dataset, std::string_view row,
   if (from_ts == to) return Status::OK();
   rocksdb::WriteBatch wb;
   std::string existing;
-  rocksdb::Status gs = impl_->db->Get(rocksdb::ReadOptions(), ds->cf,
-                                      CellKey(row, column, to), &existing);
-  if (!gs.ok() && !gs.IsNotFound()) return Status::FromRocksDB(gs, "restamp");
-  if (!gs.ok() || existing != value) {
-    wb.Put(ds->cf, CellKey(row, column, to), value);
+  Status gs = GetVersion(dataset, row, column, to, &existing);
+  if (gs.ok() && existing != value) {
+    // Setting a time must never destroy another version.
+    return Status::AlreadyExists("another version of " +
+                                 Describe(dataset, row, column) + " is at " +
+                                 std::to_string(to));
   }
+  if (!gs.ok() && !gs.IsNotFound()) return gs;
+  if (!gs.ok()) wb.Put(ds->cf, CellKey(row, column, to), value);
   wb.Delete(ds->cf, CellKey(row, column, from_ts));
   return impl_->Commit(&wb, {}, "restamp",
                        {{ds.get(), ColumnBegin(row, column), false, to}});
@@ -1136,8 +1139,17 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
       return commit("rename column", max_cell_ts(skv));
     }
   }
-  // A rename replaces the target's owner and mode, as rename(2) would.
-  if (sinfo.attrs) {
+  // A rename replaces the target's owner and mode, as rename(2) would;
+  // but a version moved into an existing column takes the column's.
+  bool dst_column_exists = dst_exists && !dst.ts;
+  if (dst.ts) {
+    ColumnInfo column;
+    Status cs = impl_->ReadColumnOf(*dds, dst.row, dst.column, {.limit = 1},
+                                    &column, nullptr);
+    if (!cs.ok() && !cs.IsNotFound()) return cs;
+    dst_column_exists = cs.ok();
+  }
+  if (sinfo.attrs && !(dst.ts && dst_column_exists)) {
     wb.Put(dds->cf, ColumnMetaKey(dst.row, dst.column), EncodeAttrs(*sinfo.attrs));
   }
   uint64_t written_ts = 0;

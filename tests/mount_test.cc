@@ -111,24 +111,48 @@ TEST_F(FsTest, VersionsAreListedNewestFirstAndReadable) {
 TEST_F(FsTest, WritingAVersionFileBackfills) {
   ASSERT_EQ(WriteFile("ds/r/c", "now"), 0);
   ASSERT_EQ(WriteFile("ds/r/c@1000", "old event"), 0);
-  ASSERT_EQ(WriteFile("ds/r/fresh@2000", "created by backfill"), 0);
   EXPECT_EQ(ReadFile("ds/r/c"), "now");
   EXPECT_EQ(ReadFile("ds/r/c@1000"), "old event");
   EXPECT_EQ(VersionsOf("c"), (std::vector<uint64_t>{1000}));
-  EXPECT_EQ(ReadFile("ds/r/fresh"), "created by backfill");
-  struct stat st;
-  ASSERT_EQ(stat(P("ds/r/fresh").c_str(), &st), 0);
-  EXPECT_EQ(MtimeMs(st), 2000u);
   // Rewriting the version replaces exactly it.
   ASSERT_EQ(WriteFile("ds/r/c@1000", "fixed"), 0);
   EXPECT_EQ(ReadFile("ds/r/c@1000"), "fixed");
   EXPECT_EQ(VersionsOf("c"), (std::vector<uint64_t>{1000}));
+  // A version file of a column that exists takes the column's mode.
+  ASSERT_EQ(chmod(P("ds/r/c").c_str(), 0600), 0);
+  const int fd = open(P("ds/r/c@500").c_str(), O_WRONLY | O_CREAT, 0666);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(close(fd), 0);
+  struct stat st;
+  ASSERT_EQ(stat(P("ds/r/c").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(FsTest, VersionFilesAloneMakeAnImplicitColumn) {
+  // Restores (cp -a, tar) may write versions before the column itself; a
+  // column made only of version files is not shown as "fresh" until
+  // "fresh" is written, so that O_EXCL creation of it still succeeds.
+  ASSERT_EQ(WriteFile("ds/r/fresh@2000", "restored"), 0);
+  ASSERT_EQ(WriteFile("ds/r/fresh@1000", "older"), 0);
+  EXPECT_EQ(List("ds/r"),
+            (std::vector<std::string>{"fresh@1000", "fresh@2000"}));
+  EXPECT_EQ(ReadFile("ds/r/fresh"), "<errno 2>");
+  EXPECT_EQ(ReadFile("ds/r/fresh@2000"), "restored");
+  const int fd = open(P("ds/r/fresh").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  ASSERT_GE(fd, 0) << strerror(errno);
+  ASSERT_EQ(write(fd, "latest", 6), 6);
+  ASSERT_EQ(close(fd), 0);
+  EXPECT_EQ(ReadFile("ds/r/fresh"), "latest");
+  EXPECT_EQ(VersionsOf("fresh"), (std::vector<uint64_t>{2000, 1000}));
+  Remount();
+  EXPECT_EQ(ReadFile("ds/r/fresh"), "latest");
+  EXPECT_EQ(List("ds/r").size(), 3u);
 }
 
 TEST_F(FsTest, RemovingVersionsAndColumns) {
   ASSERT_EQ(WriteFile("ds/r/c@1000", "a"), 0);
   ASSERT_EQ(WriteFile("ds/r/c@2000", "b"), 0);
-  ASSERT_EQ(WriteFile("ds/r/c@3000", "c"), 0);
+  ASSERT_EQ(WriteFile("ds/r/c", "c"), 0);
   ASSERT_EQ(Sh("rm ds/r/c@2000").status, 0);
   EXPECT_EQ(VersionsOf("c"), (std::vector<uint64_t>{1000}));
   EXPECT_EQ(ReadFile("ds/r/c"), "c");
@@ -250,6 +274,36 @@ TEST_F(FsTest, UtimensRestampsVersions) {
   ASSERT_EQ(Sh("touch -d @1400000000 ds/r/c@1500000000123").status, 0);
   EXPECT_EQ(VersionsOf("c"), (std::vector<uint64_t>{1400000000000u}));
   EXPECT_EQ(ReadFile("ds/r/c@1400000000000"), "x");
+  // A whole second in the version's own second is a truncated copy of its
+  // time (tar's default format): nothing moves.
+  ASSERT_EQ(WriteFile("ds/r/c@1300000000777", "z"), 0);
+  ASSERT_EQ(Sh("touch -d @1300000000 ds/r/c@1300000000777").status, 0);
+  EXPECT_EQ(ReadFile("ds/r/c@1300000000777"), "z");
+  // Setting a time never overwrites another version.
+  struct timespec times[2] = {{0, UTIME_OMIT}, {1400000000, 0}};
+  EXPECT_EQ(ERRNO_OF(utimensat(AT_FDCWD, P("ds/r/c@1300000000777").c_str(),
+                               times, 0)),
+            EEXIST);
+  EXPECT_EQ(ReadFile("ds/r/c@1400000000000"), "x");
+  EXPECT_EQ(ReadFile("ds/r/c@1300000000777"), "z");
+}
+
+TEST_F(FsTest, WholeSecondTimesKeepTheLatestOnTop) {
+  // A second-precision restore: the latest arrives first, stamped with its
+  // truncated second, then older versions of that same second by name.
+  ASSERT_EQ(WriteFile("ds/r/c", "latest"), 0);
+  ASSERT_EQ(Sh("touch -d @1500000000 ds/r/c").status, 0);
+  ASSERT_EQ(WriteFile("ds/r/c@1500000000400", "older"), 0);
+  EXPECT_EQ(ReadFile("ds/r/c"), "latest");
+  struct stat st;
+  ASSERT_EQ(stat(P("ds/r/c").c_str(), &st), 0);
+  EXPECT_EQ(MtimeMs(st), 1500000000999u);
+  // In the other order too: the whole second lands above its second.
+  ASSERT_EQ(WriteFile("ds/r/d@1500000000400", "older"), 0);
+  ASSERT_EQ(WriteFile("ds/r/d", "latest"), 0);
+  ASSERT_EQ(Sh("touch -d @1500000000 ds/r/d").status, 0);
+  EXPECT_EQ(ReadFile("ds/r/d"), "latest");
+  EXPECT_EQ(VersionsOf("d"), (std::vector<uint64_t>{1500000000400u}));
 }
 
 // Other users reach a FUSE mount only with allow_other; default_permissions

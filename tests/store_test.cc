@@ -508,6 +508,10 @@ TEST_F(StoreApiTest, RestampMovesAVersion) {
   // Onto itself: nothing.
   ASSERT_OK(store().Restamp("ds", "r", "c", 150, 150));
   EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{500, 150}));
+  // Onto a different version: refused, nothing lost.
+  EXPECT_CODE(store().Restamp("ds", "r", "c", 150, 500), kAlreadyExists);
+  EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{500, 150}));
+  EXPECT_EQ(Latest("ds", "r", "c"), "new");
   EXPECT_CODE(store().Restamp("ds", "r", "c", 7, 8), kNotFound);
 }
 

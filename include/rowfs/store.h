@@ -59,8 +59,13 @@ struct Attrs {
   uint32_t uid = 0;
   uint32_t gid = 0;
   uint64_t mtime_ms = 0;   // datasets and rows only; a column's is its ts
+  uint32_t flags = 0;      // kAttr* bits, meaning is the caller's
   bool operator==(const Attrs&) const = default;
 };
+
+// The filesystem's mark on a column created only through version files
+// ("col@ts"): it is not shown as "col" until "col" itself is written.
+inline constexpr uint32_t kAttrImplicitColumn = 1;
 
 struct Policy {
   uint64_t max_versions = 0;  // 0 = unlimited
