@@ -3,12 +3,16 @@
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -42,6 +46,28 @@ class StartupReport {
   }
   int fd_;
 };
+
+// systemd's readiness protocol (sd_notify(3)): one datagram to the socket
+// named by $NOTIFY_SOCKET. A no-op outside a Type=notify service.
+void NotifySystemd(const char* state) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (path == nullptr || (path[0] != '/' && path[0] != '@')) return;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const size_t len = std::strlen(path);
+  if (len >= sizeof(addr.sun_path)) return;
+  std::memcpy(addr.sun_path, path, len);
+  if (addr.sun_path[0] == '@') addr.sun_path[0] = '\0';  // abstract socket
+  const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  const socklen_t addr_len =
+      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len);
+  if (sendto(fd, state, std::strlen(state), MSG_NOSIGNAL,
+             reinterpret_cast<sockaddr*>(&addr), addr_len) < 0) {
+    spdlog::warn("sd_notify {}: {}", state, strerror(errno));
+  }
+  close(fd);
+}
 
 // A mountpoint left behind by a daemon that died answers ENOTCONN; detach
 // it so that the new mount can take its place.
@@ -123,6 +149,7 @@ int Serve(const MountOptions& o, int ready_fd) {
   spdlog::info("mounted {} at {}{}", o.db_path, o.mountpoint,
                store->read_only() ? " (read-only)" : "");
   report.Ok();
+  NotifySystemd("READY=1");
   if (!o.foreground) {
     int null = open("/dev/null", O_RDWR);
     if (null >= 0) {
@@ -144,6 +171,7 @@ int Serve(const MountOptions& o, int ready_fd) {
     rc = fuse_session_loop_mt(se, config);
     fuse_loop_cfg_destroy(config);
   }
+  NotifySystemd("STOPPING=1");
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);
   fs.reset();  // stops the invalidator before the session goes
