@@ -14,9 +14,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
+#include <csignal>
 #include <memory>
+#include <thread>
 
 #include "filesystem.h"
+#include "fs_counters.h"
 #include "logging.h"
 #include "mount_options.h"
 #include "rowfs/store.h"
@@ -98,6 +102,73 @@ Status CheckPaths(const MountOptions& o) {
   return Status::OK();
 }
 
+// SIGUSR1 dumps the statistics to the log and SIGHUP reopens the log (for
+// logrotate). Handlers only write the signal number to a pipe; a thread does
+// the work outside signal context.
+class SignalWatcher {
+ public:
+  SignalWatcher(const Store& store, const Filesystem& fs)
+      : store_(store), fs_(fs) {
+    if (pipe2(fds_, O_CLOEXEC) != 0) return;
+    // The handler must never block; the watcher thread blocks in read().
+    fcntl(fds_[1], F_SETFL, O_NONBLOCK);
+    write_fd_.store(fds_[1]);
+    struct sigaction sa {};
+    sa.sa_handler = &SignalWatcher::OnSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, nullptr);
+    sigaction(SIGHUP, &sa, nullptr);  // replaces libfuse's "exit on HUP"
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~SignalWatcher() {
+    signal(SIGUSR1, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    write_fd_.store(-1);
+    if (thread_.joinable()) {
+      const char stop = 0;
+      ssize_t unused = write(fds_[1], &stop, 1);
+      (void)unused;
+      thread_.join();
+    }
+    if (fds_[0] >= 0) close(fds_[0]);
+    if (fds_[1] >= 0) close(fds_[1]);
+  }
+
+ private:
+  static void OnSignal(int sig) {
+    const int fd = write_fd_.load();
+    if (fd < 0) return;
+    const char c = static_cast<char>(sig);
+    ssize_t unused = write(fd, &c, 1);
+    (void)unused;
+  }
+  void Loop() {
+    while (true) {
+      char c = 0;
+      const ssize_t n = read(fds_[0], &c, 1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0 || c == 0) return;
+      if (c == SIGUSR1) {
+        std::string stats = FormatStats(store_, "", &fs_.counters());
+        for (char& ch : stats) {
+          if (ch == '\n') ch = ' ';
+        }
+        spdlog::info("statistics: {}", stats);
+      } else if (c == SIGHUP) {
+        ReopenLog();
+        spdlog::info("log reopened on SIGHUP");
+      }
+    }
+  }
+
+  static inline std::atomic<int> write_fd_{-1};
+  const Store& store_;
+  const Filesystem& fs_;
+  int fds_[2] = {-1, -1};
+  std::thread thread_;
+};
+
 // Opens the store, mounts and serves until unmounted or signalled.
 int Serve(const MountOptions& o, int ready_fd) {
   StartupReport report(ready_fd);
@@ -146,6 +217,7 @@ int Serve(const MountOptions& o, int ready_fd) {
     report.Fail("cannot mount at " + o.mountpoint);
     return 1;
   }
+  auto signals = std::make_unique<SignalWatcher>(*store, *fs);
   spdlog::info("mounted {} at {}{}", o.db_path, o.mountpoint,
                store->read_only() ? " (read-only)" : "");
   report.Ok();
@@ -172,6 +244,7 @@ int Serve(const MountOptions& o, int ready_fd) {
     fuse_loop_cfg_destroy(config);
   }
   NotifySystemd("STOPPING=1");
+  signals.reset();
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);
   fs.reset();  // stops the invalidator before the session goes

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "errno_map.h"
+#include "fs_counters.h"
 #include "rowfs/clock.h"
 #include "rowfs/key_codec.h"
 #include "rowfs/names.h"
@@ -51,9 +52,6 @@ bool IsWholeSecond(uint64_t ms) { return ms % 1000 == 0; }
 bool SameSecond(uint64_t a, uint64_t b) { return a / 1000 == b / 1000; }
 
 Status ParseUnsigned(std::string_view text, uint64_t* v) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) {
-    text.remove_suffix(1);
-  }
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), *v);
   if (text.empty() || ec != std::errc() || p != text.data() + text.size()) {
     return Status::InvalidArgument("value '" + std::string(text) +
@@ -113,6 +111,7 @@ uint64_t Filesystem::Now() const { return store_->options().clock->NowMs(); }
 void Filesystem::Fail(fuse_req_t req, const char* op, const std::string& path,
                       const Status& s) {
   const int err = ToErrno(s);
+  counters_.Error();
   if (!IsRefusal(s)) {
     spdlog::error("{} {}: {}", op, path, s.ToString());
   } else if (s.code() == Status::Code::kNotFound ||
@@ -376,6 +375,7 @@ Status Filesystem::Persist(NodeId id, OpenFile* f, bool sync) {
             attrs ? &*attrs : nullptr);
   std::vector<uint64_t> stamps;
   ROWFS_RETURN_IF_ERROR(store_->Write(batch, WriteOptions{sync}, &stamps));
+  counters_.VersionStored();
   f->MarkStored(stamps[0]);
   InvalidateColumn(k.dataset, k.row, k.column, id);
   // A version file stamped by utimens while open moves like a closed one.
@@ -894,6 +894,7 @@ void Filesystem::Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     s = h->file->Read(static_cast<uint64_t>(off), size, LoaderFor(ino), &out);
   }
   if (!s.ok()) return Fail(req, "read", std::to_string(ino), s);
+  counters_.BytesRead(out.size());
   fuse_reply_buf(req, out.data(), out.size());
 }
 
@@ -912,6 +913,7 @@ void Filesystem::Write(fuse_req_t req, fuse_ino_t ino, const char* buf,
     inodes_.Get(ino, &node);
     return Fail(req, "write", node.key.Path(), s);
   }
+  counters_.BytesWritten(size);
   fuse_reply_write(req, size);
 }
 
@@ -1139,50 +1141,113 @@ void Filesystem::StatFs(fuse_req_t req, fuse_ino_t) {
 
 // ---------------------------------------------------------------- xattrs
 
+// Extended attributes. Dataset directories list their two policies; the
+// statistics and control attributes are hidden (getxattr/setxattr by name
+// only) so that backup tools copying xattrs never see values that change
+// under them.
+namespace {
+constexpr std::string_view kStatsXattr = "user.rowfs.stats";
+constexpr std::string_view kFlushXattr = "user.rowfs.ctl.flush";
+constexpr std::string_view kCompactXattr = "user.rowfs.ctl.compact";
+constexpr std::string_view kLogLevelXattr = "user.rowfs.ctl.log_level";
+
+bool IsPolicyXattr(std::string_view name) {
+  return name == kMaxVersionsXattr || name == kTtlXattr;
+}
+}  // namespace
+
+Status Filesystem::ReadXattr(const NodeKey& key, std::string_view name,
+                             std::string* value) const {
+  if (key.kind == NodeKind::kDataset && IsPolicyXattr(name)) {
+    DatasetInfo info;
+    ROWFS_RETURN_IF_ERROR(store_->GetDataset(key.dataset, &info));
+    *value = std::to_string(name == kMaxVersionsXattr ? info.policy.max_versions
+                                                      : info.policy.ttl_seconds);
+    return Status::OK();
+  }
+  if (name == kStatsXattr && key.kind == NodeKind::kRoot) {
+    *value = FormatStats(*store_, "", &counters_);
+    return Status::OK();
+  }
+  if (name == kStatsXattr && key.kind == NodeKind::kDataset) {
+    *value = FormatStats(*store_, key.dataset, nullptr);
+    return Status::OK();
+  }
+  if (name == kLogLevelXattr && key.kind == NodeKind::kRoot) {
+    const auto level = spdlog::level::to_string_view(spdlog::get_level());
+    value->assign(level.data(), level.size());
+    return Status::OK();
+  }
+  return Status::NoAttribute(std::string(name) + " is not set");
+}
+
+Status Filesystem::WriteXattr(const NodeKey& key, std::string_view name,
+                              std::string_view value) {
+  std::string_view text = value;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) {
+    text.remove_suffix(1);
+  }
+  if (key.kind == NodeKind::kDataset && IsPolicyXattr(name)) {
+    uint64_t v = 0;
+    ROWFS_RETURN_IF_ERROR(ParseUnsigned(text, &v));
+    DatasetInfo info;
+    ROWFS_RETURN_IF_ERROR(store_->GetDataset(key.dataset, &info));
+    (name == kMaxVersionsXattr ? info.policy.max_versions
+                               : info.policy.ttl_seconds) = v;
+    ROWFS_RETURN_IF_ERROR(store_->SetDatasetPolicy(key.dataset, info.policy));
+    spdlog::info("dataset {}: {} = {}", key.dataset, name, v);
+    return Status::OK();
+  }
+  if (key.kind == NodeKind::kRoot && name == kFlushXattr) {
+    ROWFS_RETURN_IF_ERROR(store_->Flush());
+    ROWFS_RETURN_IF_ERROR(store_->SyncWal());
+    spdlog::info("flushed memtables and synced the WAL on request");
+    return Status::OK();
+  }
+  if (key.kind == NodeKind::kRoot && name == kCompactXattr) {
+    std::vector<std::string> targets;
+    if (text.empty() || text == "*") {
+      for (const DatasetInfo& d : store_->ListDatasets()) targets.push_back(d.name);
+    } else {
+      targets.emplace_back(text);
+    }
+    for (const std::string& ds : targets) {
+      spdlog::info("compacting dataset {} on request", ds);
+      ROWFS_RETURN_IF_ERROR(store_->CompactDataset(ds));
+    }
+    return Status::OK();
+  }
+  if (key.kind == NodeKind::kRoot && name == kLogLevelXattr) {
+    const spdlog::level::level_enum level =
+        spdlog::level::from_str(std::string(text));
+    if (level == spdlog::level::off && text != "off") {
+      return Status::InvalidArgument("unknown log level '" + std::string(text) +
+                                     "'");
+    }
+    spdlog::set_level(level);
+    spdlog::info("log level set to {}", text);
+    return Status::OK();
+  }
+  if (name == kStatsXattr) return Status::NotPermitted("statistics are read-only");
+  return Status::NotSupported(
+      "rowfs stores no extended attributes but its own (see README)");
+}
+
 void Filesystem::SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
                           const char* value, size_t size, int) {
   NodeInfo node;
   Status s = GetNode(ino, &node);
-  if (!s.ok()) return Fail(req, "setxattr", "?", s);
-  const std::string path = node.key.Path() + " " + name;
-  if (node.key.kind != NodeKind::kDataset ||
-      (name != kMaxVersionsXattr && name != kTtlXattr)) {
-    return Fail(req, "setxattr", path,
-                Status::NotSupported("only user.rowfs.max_versions and "
-                                     "user.rowfs.ttl on datasets"));
-  }
-  uint64_t v = 0;
-  s = ParseUnsigned(std::string_view(value, size), &v);
-  DatasetInfo info;
-  if (s.ok()) s = store_->GetDataset(node.key.dataset, &info);
-  if (s.ok()) {
-    (name == kMaxVersionsXattr ? info.policy.max_versions
-                               : info.policy.ttl_seconds) = v;
-    s = store_->SetDatasetPolicy(node.key.dataset, info.policy);
-  }
-  if (!s.ok()) return Fail(req, "setxattr", path, s);
-  spdlog::info("dataset {}: {} = {}", node.key.dataset, name, v);
+  if (s.ok()) s = WriteXattr(node.key, name, std::string_view(value, size));
+  if (!s.ok()) return Fail(req, "setxattr", node.key.Path() + " " + name, s);
   fuse_reply_err(req, 0);
 }
 
 void Filesystem::GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
                           size_t size) {
   NodeInfo node;
-  Status s = GetNode(ino, &node);
-  if (!s.ok()) return Fail(req, "getxattr", "?", s);
   std::string value;
-  DatasetInfo info;
-  if (node.key.kind == NodeKind::kDataset &&
-      (name == kMaxVersionsXattr || name == kTtlXattr)) {
-    s = store_->GetDataset(node.key.dataset, &info);
-    if (s.ok()) {
-      value = std::to_string(name == kMaxVersionsXattr
-                                 ? info.policy.max_versions
-                                 : info.policy.ttl_seconds);
-    }
-  } else {
-    s = Status::NoAttribute(std::string(name) + " is not set");
-  }
+  Status s = GetNode(ino, &node);
+  if (s.ok()) s = ReadXattr(node.key, name, &value);
   if (s.ok() && size != 0 && size < value.size()) {
     s = Status::Range("buffer too small");
   }
@@ -1194,16 +1259,15 @@ void Filesystem::GetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
 void Filesystem::ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   NodeInfo node;
   Status s = GetNode(ino, &node);
-  if (!s.ok()) return Fail(req, "listxattr", "?", s);
   std::string names;
-  if (node.key.kind == NodeKind::kDataset) {
+  if (s.ok() && node.key.kind == NodeKind::kDataset) {
     names.append(kMaxVersionsXattr).push_back('\0');
     names.append(kTtlXattr).push_back('\0');
   }
-  if (size != 0 && size < names.size()) {
-    return Fail(req, "listxattr", node.key.Path(),
-                Status::Range("buffer too small"));
+  if (s.ok() && size != 0 && size < names.size()) {
+    s = Status::Range("buffer too small");
   }
+  if (!s.ok()) return Fail(req, "listxattr", node.key.Path(), s);
   if (size == 0) return (void)fuse_reply_xattr(req, names.size());
   fuse_reply_buf(req, names.data(), names.size());
 }
@@ -1211,19 +1275,11 @@ void Filesystem::ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 void Filesystem::RemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   NodeInfo node;
   Status s = GetNode(ino, &node);
-  if (!s.ok()) return Fail(req, "removexattr", "?", s);
-  DatasetInfo info;
-  if (node.key.kind == NodeKind::kDataset &&
-      (name == kMaxVersionsXattr || name == kTtlXattr)) {
+  if (s.ok()) {
     // Removing a policy means "no limit".
-    s = store_->GetDataset(node.key.dataset, &info);
-    if (s.ok()) {
-      (name == kMaxVersionsXattr ? info.policy.max_versions
-                                 : info.policy.ttl_seconds) = 0;
-      s = store_->SetDatasetPolicy(node.key.dataset, info.policy);
-    }
-  } else {
-    s = Status::NoAttribute(std::string(name) + " is not set");
+    s = node.key.kind == NodeKind::kDataset && IsPolicyXattr(name)
+            ? WriteXattr(node.key, name, "0")
+            : Status::NoAttribute(std::string(name) + " is not set");
   }
   if (!s.ok()) return Fail(req, "removexattr", node.key.Path() + " " + name, s);
   fuse_reply_err(req, 0);
@@ -1254,14 +1310,15 @@ Filesystem* FS(fuse_req_t req) {
 
 // Runs a handler; an exception becomes EIO instead of unwinding into C.
 template <typename Fn>
-void Guard(fuse_req_t req, const char* op, Fn&& fn) {
+void Guard(fuse_req_t req, FsOp op, Fn&& fn) {
   try {
+    FS(req)->CountOp(op);
     fn();
   } catch (const std::exception& e) {
-    spdlog::error("{}: internal error: {}", op, e.what());
+    spdlog::error("{}: internal error: {}", FsOpName(op), e.what());
     fuse_reply_err(req, EIO);
   } catch (...) {
-    spdlog::error("{}: unknown internal error", op);
+    spdlog::error("{}: unknown internal error", FsOpName(op));
     fuse_reply_err(req, EIO);
   }
 }
@@ -1276,10 +1333,11 @@ fuse_lowlevel_ops MakeOperations() {
     }
   };
   ops.lookup = [](fuse_req_t r, fuse_ino_t p, const char* n) {
-    Guard(r, "lookup", [&] { FS(r)->Lookup(r, p, n); });
+    Guard(r, FsOp::kLookup, [&] { FS(r)->Lookup(r, p, n); });
   };
   ops.forget = [](fuse_req_t r, fuse_ino_t i, uint64_t n) {
     try {
+      FS(r)->CountOp(FsOp::kForget);
       FS(r)->Forget(i, n);
     } catch (...) {
     }
@@ -1296,91 +1354,91 @@ fuse_lowlevel_ops MakeOperations() {
     fuse_reply_none(r);
   };
   ops.getattr = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) {
-    Guard(r, "getattr", [&] { FS(r)->GetAttr(r, i, fi); });
+    Guard(r, FsOp::kGetattr, [&] { FS(r)->GetAttr(r, i, fi); });
   };
   ops.setattr = [](fuse_req_t r, fuse_ino_t i, struct stat* a, int to_set,
                    fuse_file_info* fi) {
-    Guard(r, "setattr", [&] { FS(r)->SetAttr(r, i, a, to_set, fi); });
+    Guard(r, FsOp::kSetattr, [&] { FS(r)->SetAttr(r, i, a, to_set, fi); });
   };
   ops.mkdir = [](fuse_req_t r, fuse_ino_t p, const char* n, mode_t m) {
-    Guard(r, "mkdir", [&] { FS(r)->Mkdir(r, p, n, m); });
+    Guard(r, FsOp::kMkdir, [&] { FS(r)->Mkdir(r, p, n, m); });
   };
   ops.mknod = [](fuse_req_t r, fuse_ino_t p, const char* n, mode_t m,
                  dev_t d) {
-    Guard(r, "mknod", [&] { FS(r)->Mknod(r, p, n, m, d); });
+    Guard(r, FsOp::kMknod, [&] { FS(r)->Mknod(r, p, n, m, d); });
   };
   ops.unlink = [](fuse_req_t r, fuse_ino_t p, const char* n) {
-    Guard(r, "unlink", [&] { FS(r)->Unlink(r, p, n); });
+    Guard(r, FsOp::kUnlink, [&] { FS(r)->Unlink(r, p, n); });
   };
   ops.rmdir = [](fuse_req_t r, fuse_ino_t p, const char* n) {
-    Guard(r, "rmdir", [&] { FS(r)->Rmdir(r, p, n); });
+    Guard(r, FsOp::kRmdir, [&] { FS(r)->Rmdir(r, p, n); });
   };
   ops.symlink = [](fuse_req_t r, const char*, fuse_ino_t p, const char* n) {
-    Guard(r, "symlink", [&] { FS(r)->NotPermitted(r, "symlink", p, n); });
+    Guard(r, FsOp::kOther, [&] { FS(r)->NotPermitted(r, "symlink", p, n); });
   };
   ops.link = [](fuse_req_t r, fuse_ino_t, fuse_ino_t p, const char* n) {
-    Guard(r, "link", [&] { FS(r)->NotPermitted(r, "link", p, n); });
+    Guard(r, FsOp::kOther, [&] { FS(r)->NotPermitted(r, "link", p, n); });
   };
   ops.rename = [](fuse_req_t r, fuse_ino_t p, const char* n, fuse_ino_t np,
                   const char* nn, unsigned int flags) {
-    Guard(r, "rename", [&] { FS(r)->Rename(r, p, n, np, nn, flags); });
+    Guard(r, FsOp::kRename, [&] { FS(r)->Rename(r, p, n, np, nn, flags); });
   };
   ops.create = [](fuse_req_t r, fuse_ino_t p, const char* n, mode_t m,
                   fuse_file_info* fi) {
-    Guard(r, "create", [&] { FS(r)->Create(r, p, n, m, fi); });
+    Guard(r, FsOp::kCreate, [&] { FS(r)->Create(r, p, n, m, fi); });
   };
   ops.open = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) {
-    Guard(r, "open", [&] { FS(r)->Open(r, i, fi); });
+    Guard(r, FsOp::kOpen, [&] { FS(r)->Open(r, i, fi); });
   };
   ops.read = [](fuse_req_t r, fuse_ino_t i, size_t s, off_t o,
                 fuse_file_info* fi) {
-    Guard(r, "read", [&] { FS(r)->Read(r, i, s, o, fi); });
+    Guard(r, FsOp::kRead, [&] { FS(r)->Read(r, i, s, o, fi); });
   };
   ops.write = [](fuse_req_t r, fuse_ino_t i, const char* b, size_t s, off_t o,
                  fuse_file_info* fi) {
-    Guard(r, "write", [&] { FS(r)->Write(r, i, b, s, o, fi); });
+    Guard(r, FsOp::kWrite, [&] { FS(r)->Write(r, i, b, s, o, fi); });
   };
   ops.flush = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) {
-    Guard(r, "flush", [&] { FS(r)->Flush(r, i, fi); });
+    Guard(r, FsOp::kFlush, [&] { FS(r)->Flush(r, i, fi); });
   };
   ops.fsync = [](fuse_req_t r, fuse_ino_t i, int d, fuse_file_info* fi) {
-    Guard(r, "fsync", [&] { FS(r)->Fsync(r, i, d, fi); });
+    Guard(r, FsOp::kFsync, [&] { FS(r)->Fsync(r, i, d, fi); });
   };
   ops.release = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) {
-    Guard(r, "release", [&] { FS(r)->Release(r, i, fi); });
+    Guard(r, FsOp::kRelease, [&] { FS(r)->Release(r, i, fi); });
   };
   ops.opendir = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) {
-    Guard(r, "opendir", [&] { FS(r)->OpenDir(r, i, fi); });
+    Guard(r, FsOp::kOpendir, [&] { FS(r)->OpenDir(r, i, fi); });
   };
   ops.readdir = [](fuse_req_t r, fuse_ino_t i, size_t s, off_t o,
                    fuse_file_info* fi) {
-    Guard(r, "readdir", [&] { FS(r)->ReadDir(r, i, s, o, fi, false); });
+    Guard(r, FsOp::kReaddir, [&] { FS(r)->ReadDir(r, i, s, o, fi, false); });
   };
   ops.readdirplus = [](fuse_req_t r, fuse_ino_t i, size_t s, off_t o,
                        fuse_file_info* fi) {
-    Guard(r, "readdirplus", [&] { FS(r)->ReadDir(r, i, s, o, fi, true); });
+    Guard(r, FsOp::kReaddir, [&] { FS(r)->ReadDir(r, i, s, o, fi, true); });
   };
   ops.releasedir = [](fuse_req_t r, fuse_ino_t i, fuse_file_info* fi) {
-    Guard(r, "releasedir", [&] { FS(r)->ReleaseDir(r, i, fi); });
+    Guard(r, FsOp::kReleasedir, [&] { FS(r)->ReleaseDir(r, i, fi); });
   };
   ops.fsyncdir = [](fuse_req_t r, fuse_ino_t i, int, fuse_file_info*) {
-    Guard(r, "fsyncdir", [&] { FS(r)->FsyncDir(r, i); });
+    Guard(r, FsOp::kFsync, [&] { FS(r)->FsyncDir(r, i); });
   };
   ops.statfs = [](fuse_req_t r, fuse_ino_t i) {
-    Guard(r, "statfs", [&] { FS(r)->StatFs(r, i); });
+    Guard(r, FsOp::kStatfs, [&] { FS(r)->StatFs(r, i); });
   };
   ops.setxattr = [](fuse_req_t r, fuse_ino_t i, const char* n, const char* v,
                     size_t s, int f) {
-    Guard(r, "setxattr", [&] { FS(r)->SetXattr(r, i, n, v, s, f); });
+    Guard(r, FsOp::kXattr, [&] { FS(r)->SetXattr(r, i, n, v, s, f); });
   };
   ops.getxattr = [](fuse_req_t r, fuse_ino_t i, const char* n, size_t s) {
-    Guard(r, "getxattr", [&] { FS(r)->GetXattr(r, i, n, s); });
+    Guard(r, FsOp::kXattr, [&] { FS(r)->GetXattr(r, i, n, s); });
   };
   ops.listxattr = [](fuse_req_t r, fuse_ino_t i, size_t s) {
-    Guard(r, "listxattr", [&] { FS(r)->ListXattr(r, i, s); });
+    Guard(r, FsOp::kXattr, [&] { FS(r)->ListXattr(r, i, s); });
   };
   ops.removexattr = [](fuse_req_t r, fuse_ino_t i, const char* n) {
-    Guard(r, "removexattr", [&] { FS(r)->RemoveXattr(r, i, n); });
+    Guard(r, FsOp::kXattr, [&] { FS(r)->RemoveXattr(r, i, n); });
   };
   return ops;
 }

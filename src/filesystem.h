@@ -27,6 +27,7 @@
 #include <string>
 #include <thread>
 
+#include "fs_counters.h"
 #include "inode_table.h"
 #include "open_file.h"
 #include "rowfs/store.h"
@@ -57,6 +58,8 @@ class Filesystem {
   void SetSession(fuse_session* session);
 
   const InodeTable& inodes() const { return inodes_; }
+  const FsCounters& counters() const { return counters_; }
+  void CountOp(FsOp op) { counters_.Op(op); }
 
   // ---- Handlers (called through the trampolines) ----
   void Init(fuse_conn_info* conn);
@@ -153,6 +156,10 @@ class Filesystem {
   void QueueEntryInvalidations(std::vector<EntryInvalidation> entries);
   void InvalidatorLoop();
 
+  Status ReadXattr(const NodeKey& key, std::string_view name,
+                   std::string* value) const;
+  Status WriteXattr(const NodeKey& key, std::string_view name,
+                    std::string_view value);
   Status FillDir(DirHandle* h, const NodeInfo& dir);
   // Fills `buf` with entries from offset `off` on. REQUIRES: h->mu held.
   Status FillDirBuffer(fuse_req_t req, DirHandle* h, off_t off, bool plus,
@@ -164,6 +171,7 @@ class Filesystem {
   Store* const store_;
   const FsOptions options_;
   InodeTable inodes_;
+  FsCounters counters_;
   fuse_session* session_ = nullptr;
   uint64_t mount_time_ms_ = 0;
 

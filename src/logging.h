@@ -9,9 +9,14 @@
 
 namespace rowfs {
 
-// Replaces the default logger. `level` must be a valid spdlog level name.
+// Installs the default logger. `level` must be a valid spdlog level name.
+// Call once, before other threads log.
 Status SetupLogging(bool foreground, const std::string& level,
                     const std::string& file);
+
+// Reopens the log file (after logrotate moved it); a no-op for stderr and
+// syslog. Thread-safe: loggers keep logging throughout.
+void ReopenLog();
 
 }  // namespace rowfs
 

@@ -1,6 +1,7 @@
 #include "rowfs/store.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/statistics.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
 #include <sys/stat.h>
@@ -1418,6 +1419,41 @@ Status Store::ListRows(std::string_view dataset, std::string_view start_after,
 }
 
 // ---------------------------------------------------------------- Maintenance
+
+Status Store::GetStats(std::string_view dataset, Stats* stats) const {
+  std::vector<DatasetPtr> targets;
+  if (dataset.empty()) {
+    std::shared_lock lock(impl_->datasets_mu);
+    for (const auto& kv : impl_->datasets) targets.push_back(kv.second);
+  } else {
+    DatasetPtr ds;
+    ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+    targets.push_back(std::move(ds));
+  }
+  *stats = Stats{};
+  for (const auto& ds : targets) {
+    auto add = [&](const rocksdb::Slice& property, uint64_t* sum) {
+      uint64_t v = 0;
+      if (impl_->db->GetIntProperty(ds->cf, property, &v)) *sum += v;
+    };
+    add(rocksdb::DB::Properties::kEstimateLiveDataSize, &stats->live_data_bytes);
+    add(rocksdb::DB::Properties::kTotalSstFilesSize, &stats->sst_bytes);
+    add(rocksdb::DB::Properties::kCurSizeAllMemTables, &stats->memtable_bytes);
+    add(rocksdb::DB::Properties::kEstimateNumKeys, &stats->keys);
+    add(rocksdb::DB::Properties::kEstimatePendingCompactionBytes,
+        &stats->pending_compaction_bytes);
+  }
+  if (const auto& st = impl_->db->GetOptions().statistics) {
+    stats->block_cache_hits = st->getTickerCount(rocksdb::BLOCK_CACHE_HIT);
+    stats->block_cache_misses = st->getTickerCount(rocksdb::BLOCK_CACHE_MISS);
+  }
+  uint64_t usage = 0;
+  if (impl_->db->GetIntProperty(rocksdb::DB::Properties::kBlockCacheUsage,
+                                &usage)) {
+    stats->block_cache_bytes = usage;
+  }
+  return Status::OK();
+}
 
 Status Store::SyncWal() {
   if (impl_->read_only()) return Status::OK();

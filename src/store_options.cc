@@ -2,6 +2,7 @@
 #include <rocksdb/convenience.h>
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
 
@@ -155,6 +156,10 @@ Status BuildRocksOptions(const StoreOptions& o, rocksdb::DBOptions* db,
     db->max_manifest_file_size = 64 * kMiB;
     cf->level_compaction_dynamic_level_bytes = true;
   }
+  // Tickers only (block cache hits and misses for the statistics xattr);
+  // histograms and timers cost more than they tell here.
+  db->statistics = rocksdb::CreateDBStatistics();
+  db->statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
   db->create_if_missing = o.create_if_missing;
   db->create_missing_column_families = false;
   if (o.max_open_files) db->max_open_files = *o.max_open_files;

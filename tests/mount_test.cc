@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <signal.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -466,6 +467,110 @@ TEST_F(ReadOnlyTest, RoMountRefusesEveryChange) {
   EXPECT_EQ(WriteFile("ds/r/c", "x"), EROFS);
   EXPECT_EQ(ERRNO_OF(mkdir(P("ds/r2").c_str(), 0755)), EROFS);
   EXPECT_EQ(ERRNO_OF(unlink(P("ds/r/c").c_str())), EROFS);
+}
+
+}  // namespace
+}  // namespace rowfs
+
+namespace rowfs {
+namespace {
+
+std::string GetXattr(const std::string& path, const std::string& name) {
+  char buf[8192];
+  const ssize_t n = getxattr(path.c_str(), name.c_str(), buf, sizeof(buf));
+  return n < 0 ? "<errno " + std::to_string(errno) + ">" : std::string(buf, n);
+}
+
+// The value of "key=value" in a statistics text, or -1.
+long long StatValue(const std::string& stats, const std::string& key) {
+  const std::string needle = key + "=";
+  size_t at = stats.rfind("\n" + needle);
+  at = at == std::string::npos ? (stats.rfind(needle, 0) == 0 ? 0 : at)
+                               : at + 1;
+  if (at == std::string::npos) return -1;
+  return std::stoll(stats.substr(at + needle.size()));
+}
+
+class ObservabilityTest : public FsTest {
+ protected:
+  std::vector<std::string> DaemonArgs() const override {
+    return {"-o", "logfile=" + dir_.Sub("rowfs.log")};
+  }
+  std::string Log() {
+    return ::rowfs::Run("cat " + ShellQuote(dir_.Sub("rowfs.log"))).output;
+  }
+};
+
+TEST_F(ObservabilityTest, StatisticsCountWhatWasWritten) {
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_EQ(WriteFile("ds/r/c" + std::to_string(i), std::string(100, 'x')), 0);
+  }
+  ASSERT_EQ(ReadFile("ds/r/c3"), std::string(100, 'x'));
+  const std::string stats = GetXattr(mnt_, "user.rowfs.stats");
+  EXPECT_EQ(StatValue(stats, "datasets"), 1);
+  EXPECT_EQ(StatValue(stats, "versions_written"), 10);
+  EXPECT_EQ(StatValue(stats, "bytes_written"), 1000);
+  EXPECT_GE(StatValue(stats, "bytes_read"), 100);
+  EXPECT_GE(StatValue(stats, "ops_create"), 10);
+  EXPECT_GE(StatValue(stats, "keys_estimate"), 10);
+  // Flushing on request moves the data into table files.
+  EXPECT_EQ(StatValue(GetXattr(P("ds"), "user.rowfs.stats"), "sst_bytes"), 0);
+  ASSERT_EQ(setxattr(mnt_.c_str(), "user.rowfs.ctl.flush", "1", 1, 0), 0);
+  EXPECT_GT(StatValue(GetXattr(P("ds"), "user.rowfs.stats"), "sst_bytes"), 1000);
+  // Hidden from listings, so xattr-copying backups never see them.
+  char names[1024];
+  EXPECT_EQ(listxattr(mnt_.c_str(), names, sizeof(names)), 0);
+  EXPECT_EQ(ERRNO_OF(setxattr(mnt_.c_str(), "user.rowfs.stats", "1", 1, 0)),
+            EPERM);
+}
+
+TEST_F(ObservabilityTest, CompactOnRequestAppliesPolicies) {
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(WriteFile("ds/r/c", std::to_string(i)), 0);
+  ASSERT_EQ(setxattr(P("ds").c_str(), "user.rowfs.max_versions", "1", 1, 0), 0);
+  ASSERT_EQ(setxattr(mnt_.c_str(), "user.rowfs.ctl.flush", "1", 1, 0), 0);
+  const long long before =
+      StatValue(GetXattr(P("ds"), "user.rowfs.stats"), "keys_estimate");
+  ASSERT_EQ(setxattr(mnt_.c_str(), "user.rowfs.ctl.compact", "ds", 2, 0), 0);
+  const long long after =
+      StatValue(GetXattr(P("ds"), "user.rowfs.stats"), "keys_estimate");
+  EXPECT_LT(after, before);
+  EXPECT_EQ(ERRNO_OF(setxattr(mnt_.c_str(), "user.rowfs.ctl.compact", "nope", 4, 0)),
+            ENOENT);
+  EXPECT_NE(Log().find("compacting dataset ds on request"), std::string::npos);
+}
+
+TEST_F(ObservabilityTest, LogLevelAndSignals) {
+  ASSERT_EQ(setxattr(mnt_.c_str(), "user.rowfs.ctl.log_level", "debug", 5, 0), 0);
+  EXPECT_EQ(GetXattr(mnt_, "user.rowfs.ctl.log_level"), "debug");
+  EXPECT_EQ(ReadFile("ds/r/missing"), "<errno 2>");
+  EXPECT_NE(Log().find("lookup /ds/r/missing"), std::string::npos) << Log();
+  EXPECT_EQ(ERRNO_OF(setxattr(mnt_.c_str(), "user.rowfs.ctl.log_level", "loud", 4, 0)),
+            EINVAL);
+  // SIGUSR1: statistics in the log.
+  ASSERT_EQ(WriteFile("ds/r/c", "x"), 0);
+  ASSERT_EQ(kill(daemon_->pid(), SIGUSR1), 0);
+  for (int i = 0; i < 100 && Log().find("statistics:") == std::string::npos; ++i) {
+    usleep(20000);
+  }
+  EXPECT_NE(Log().find("versions_written=1"), std::string::npos) << Log();
+  // SIGHUP after logrotate moved the file: logging goes on in a new one.
+  ASSERT_EQ(rename(dir_.Sub("rowfs.log").c_str(), dir_.Sub("rowfs.log.1").c_str()), 0);
+  ASSERT_EQ(kill(daemon_->pid(), SIGHUP), 0);
+  for (int i = 0; i < 100 && Log().find("reopened") == std::string::npos; ++i) {
+    usleep(20000);
+  }
+  EXPECT_NE(Log().find("log reopened on SIGHUP"), std::string::npos);
+  EXPECT_TRUE(IsMounted(mnt_));  // SIGHUP does not stop the daemon
+  EXPECT_EQ(ReadFile("ds/r/c"), "x");
+}
+
+TEST_F(ObservabilityTest, DuAndDfSeeRealSizes) {
+  ASSERT_EQ(WriteFile("ds/r/big", std::string(1 << 20, 'b')), 0);
+  const CommandResult du = Sh("du -sk ds/r/big");
+  EXPECT_EQ(du.output.substr(0, du.output.find('\t')), "1024") << du.output;
+  const CommandResult df = Sh("df -k . | tail -1");
+  EXPECT_EQ(df.status, 0);
+  EXPECT_NE(df.output.find(db_), std::string::npos) << df.output;  // fsname
 }
 
 }  // namespace

@@ -326,6 +326,20 @@ class Store {
   // the property is numeric), e.g. "rocksdb.estimate-num-keys".
   Status GetProperty(std::string_view dataset, std::string_view property,
                      std::string* value) const;
+  // Size and health figures of one dataset, or of all of them summed when
+  // `dataset` is empty (the block cache figures are database-wide).
+  struct Stats {
+    uint64_t live_data_bytes = 0;           // rocksdb.estimate-live-data-size
+    uint64_t sst_bytes = 0;                 // rocksdb.total-sst-files-size
+    uint64_t memtable_bytes = 0;            // rocksdb.cur-size-all-mem-tables
+    uint64_t keys = 0;                      // rocksdb.estimate-num-keys
+    uint64_t pending_compaction_bytes = 0;  // ...estimate-pending-compaction-bytes
+    uint64_t block_cache_hits = 0;
+    uint64_t block_cache_misses = 0;
+    uint64_t block_cache_bytes = 0;         // in use
+  };
+  Status GetStats(std::string_view dataset, Stats* stats) const;
+
   // The underlying database, for tools. Never null while the Store lives.
   rocksdb::DB* db() const;
 
