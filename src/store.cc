@@ -263,6 +263,43 @@ Status AddKeyChanges(
 
 }  // namespace
 
+// Holds the alive locks of every dataset a write touches, shared, and
+// rejects the write when one was dropped in the meantime.
+class DatasetGuard {
+ public:
+  Status Add(const DatasetPtr& ds, std::string_view name) {
+    for (const auto& held : held_) {
+      if (held.get() == ds.get()) return Status::OK();
+    }
+    std::shared_lock lock(ds->alive_mu);
+    if (ds->dropped) {
+      return Status::NotFound("dataset '" + std::string(name) + "' was dropped");
+    }
+    held_.push_back(ds);
+    locks_.push_back(std::move(lock));
+    return Status::OK();
+  }
+
+ private:
+  std::vector<DatasetPtr> held_;
+  std::vector<std::shared_lock<std::shared_mutex>> locks_;
+};
+
+// What one mutation locked: taken by Prepare(), released on destruction.
+struct Locked {
+  explicit Locked(LockTable* table) : locks(table) {}
+  LockSet locks;
+  DatasetGuard guard;
+  DatasetPtr ds[2];  // the targets' datasets, in Prepare's order
+};
+
+// A target of a mutation: one column (locked exclusively, its row shared),
+// or a whole row (exclusively) when `column` is unset.
+struct LockTarget {
+  std::string_view dataset, row;
+  std::optional<std::string_view> column;
+};
+
 struct Store::Impl {
   StoreOptions options;
   std::string path;
@@ -285,6 +322,12 @@ struct Store::Impl {
   }
 
   uint64_t Now() const { return options.clock->NowMs(); }
+
+  // The common start of every single-purpose mutation: the store is
+  // writable, the names are valid, the datasets exist; then the locks are
+  // taken and the datasets held alive. At most two targets.
+  Status Prepare(std::string_view what,
+                 std::initializer_list<LockTarget> targets, Locked* l);
   bool read_only() const { return options.mode != StoreOptions::Mode::kReadWrite; }
 
   Status CheckWritable(std::string_view what) const {
@@ -407,27 +450,28 @@ struct Store::Impl {
   }
 };
 
-// Holds the alive locks of every dataset a write touches, shared, and
-// rejects the write when one was dropped in the meantime.
-class DatasetGuard {
- public:
-  Status Add(const DatasetPtr& ds, std::string_view name) {
-    for (const auto& held : held_) {
-      if (held.get() == ds.get()) return Status::OK();
+Status Store::Impl::Prepare(std::string_view what,
+                            std::initializer_list<LockTarget> targets,
+                            Locked* l) {
+  ROWFS_RETURN_IF_ERROR(CheckWritable(what));
+  size_t i = 0;
+  for (const LockTarget& t : targets) {
+    ROWFS_RETURN_IF_ERROR(ValidateRowName(t.row));
+    if (t.column) ROWFS_RETURN_IF_ERROR(ValidateColumnName(*t.column));
+    ROWFS_RETURN_IF_ERROR(Find(t.dataset, &l->ds[i++]));
+    if (t.column) {
+      l->locks.AddColumn(t.dataset, t.row, *t.column);
+    } else {
+      l->locks.AddRowExclusive(t.dataset, t.row);
     }
-    std::shared_lock lock(ds->alive_mu);
-    if (ds->dropped) {
-      return Status::NotFound("dataset '" + std::string(name) + "' was dropped");
-    }
-    held_.push_back(ds);
-    locks_.push_back(std::move(lock));
-    return Status::OK();
   }
-
- private:
-  std::vector<DatasetPtr> held_;
-  std::vector<std::shared_lock<std::shared_mutex>> locks_;
-};
+  l->locks.Lock();
+  i = 0;
+  for (const LockTarget& t : targets) {
+    ROWFS_RETURN_IF_ERROR(l->guard.Add(l->ds[i++], t.dataset));
+  }
+  return Status::OK();
+}
 
 // ---------------------------------------------------------------- Batch
 
@@ -845,15 +889,9 @@ Status Store::Put(std::string_view dataset, std::string_view row,
 
 Status Store::CreateRow(std::string_view dataset, std::string_view row,
                         const Attrs& attrs) {
-  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("create row"));
-  ROWFS_RETURN_IF_ERROR(ValidateRowName(row));
-  DatasetPtr ds;
-  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
-  LockSet locks(&impl_->locks);
-  locks.AddRowExclusive(dataset, row);
-  locks.Lock();
-  DatasetGuard guard;
-  ROWFS_RETURN_IF_ERROR(guard.Add(ds, dataset));
+  Locked l(&impl_->locks);
+  ROWFS_RETURN_IF_ERROR(impl_->Prepare("create row", {{dataset, row}}, &l));
+  const DatasetPtr& ds = l.ds[0];
   RowInfo existing;
   Status s = StatRow(dataset, row, &existing);
   if (s.ok()) {
@@ -867,15 +905,10 @@ Status Store::CreateRow(std::string_view dataset, std::string_view row,
 
 Status Store::SetRowAttrs(std::string_view dataset, std::string_view row,
                           const Attrs& attrs) {
-  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("set row attributes"));
-  ROWFS_RETURN_IF_ERROR(ValidateRowName(row));
-  DatasetPtr ds;
-  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
-  LockSet locks(&impl_->locks);
-  locks.AddRowExclusive(dataset, row);
-  locks.Lock();
-  DatasetGuard guard;
-  ROWFS_RETURN_IF_ERROR(guard.Add(ds, dataset));
+  Locked l(&impl_->locks);
+  ROWFS_RETURN_IF_ERROR(
+      impl_->Prepare("set row attributes", {{dataset, row}}, &l));
+  const DatasetPtr& ds = l.ds[0];
   RowInfo existing;
   ROWFS_RETURN_IF_ERROR(StatRow(dataset, row, &existing));
   rocksdb::WriteBatch wb;
@@ -885,16 +918,10 @@ Status Store::SetRowAttrs(std::string_view dataset, std::string_view row,
 
 Status Store::SetColumnAttrs(std::string_view dataset, std::string_view row,
                              std::string_view column, const Attrs& attrs) {
-  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("set column attributes"));
-  ROWFS_RETURN_IF_ERROR(ValidateRowName(row));
-  ROWFS_RETURN_IF_ERROR(ValidateColumnName(column));
-  DatasetPtr ds;
-  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
-  LockSet locks(&impl_->locks);
-  locks.AddColumn(dataset, row, column);
-  locks.Lock();
-  DatasetGuard guard;
-  ROWFS_RETURN_IF_ERROR(guard.Add(ds, dataset));
+  Locked l(&impl_->locks);
+  ROWFS_RETURN_IF_ERROR(impl_->Prepare("set column attributes",
+                                {{dataset, row, column}}, &l));
+  const DatasetPtr& ds = l.ds[0];
   ColumnInfo info;
   ROWFS_RETURN_IF_ERROR(impl_->ReadColumnOf(*ds, row, column, {.limit = 1},
                                             &info, nullptr));
@@ -925,15 +952,9 @@ Status Store::DeleteColumn(std::string_view dataset, std::string_view row,
 
 Status Store::DeleteRow(std::string_view dataset, std::string_view row,
                         bool only_if_empty) {
-  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("delete row"));
-  ROWFS_RETURN_IF_ERROR(ValidateRowName(row));
-  DatasetPtr ds;
-  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
-  LockSet locks(&impl_->locks);
-  locks.AddRowExclusive(dataset, row);
-  locks.Lock();
-  DatasetGuard guard;
-  ROWFS_RETURN_IF_ERROR(guard.Add(ds, dataset));
+  Locked l(&impl_->locks);
+  ROWFS_RETURN_IF_ERROR(impl_->Prepare("delete row", {{dataset, row}}, &l));
+  const DatasetPtr& ds = l.ds[0];
   RowInfo info;
   ROWFS_RETURN_IF_ERROR(StatRow(dataset, row, &info));
   if (only_if_empty) {
@@ -956,19 +977,13 @@ Status Store::DeleteRow(std::string_view dataset, std::string_view row,
 Status Store::Restamp(std::string_view dataset, std::string_view row,
                       std::string_view column, std::optional<uint64_t> from,
                       uint64_t to) {
-  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("restamp"));
-  ROWFS_RETURN_IF_ERROR(ValidateRowName(row));
-  ROWFS_RETURN_IF_ERROR(ValidateColumnName(column));
   if (to > kMaxTimestamp || (from && *from > kMaxTimestamp)) {
     return Status::InvalidArgument("timestamp out of range");
   }
-  DatasetPtr ds;
-  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
-  LockSet locks(&impl_->locks);
-  locks.AddColumn(dataset, row, column);
-  locks.Lock();
-  DatasetGuard guard;
-  ROWFS_RETURN_IF_ERROR(guard.Add(ds, dataset));
+  Locked l(&impl_->locks);
+  ROWFS_RETURN_IF_ERROR(
+      impl_->Prepare("restamp", {{dataset, row, column}}, &l));
+  const DatasetPtr& ds = l.ds[0];
 
   std::string value;
   uint64_t from_ts = 0;
@@ -1000,40 +1015,27 @@ Status Store::Restamp(std::string_view dataset, std::string_view row,
 
 namespace {
 
-std::string_view RefColumnKeyPrefix(const CellRef& r) { return r.column; }
-
 bool SameRef(const CellRef& a, const CellRef& b) {
   return a.dataset == b.dataset && a.row == b.row && a.column == b.column &&
          a.ts == b.ts;
-}
-
-Status ValidateRef(const CellRef& r) {
-  ROWFS_RETURN_IF_ERROR(ValidateDatasetName(r.dataset));
-  ROWFS_RETURN_IF_ERROR(ValidateRowName(r.row));
-  ROWFS_RETURN_IF_ERROR(ValidateColumnName(r.column));
-  if (r.ts && *r.ts > kMaxTimestamp) {
-    return Status::InvalidArgument("timestamp out of range");
-  }
-  return Status::OK();
 }
 
 }  // namespace
 
 Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
                          MoveMode mode) {
-  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("rename"));
-  ROWFS_RETURN_IF_ERROR(ValidateRef(src));
-  ROWFS_RETURN_IF_ERROR(ValidateRef(dst));
-  DatasetPtr sds, dds;
-  ROWFS_RETURN_IF_ERROR(impl_->Find(src.dataset, &sds));
-  ROWFS_RETURN_IF_ERROR(impl_->Find(dst.dataset, &dds));
-  LockSet locks(&impl_->locks);
-  locks.AddColumn(src.dataset, src.row, RefColumnKeyPrefix(src));
-  locks.AddColumn(dst.dataset, dst.row, RefColumnKeyPrefix(dst));
-  locks.Lock();
-  DatasetGuard guard;
-  ROWFS_RETURN_IF_ERROR(guard.Add(sds, src.dataset));
-  ROWFS_RETURN_IF_ERROR(guard.Add(dds, dst.dataset));
+  for (const CellRef* r : {&src, &dst}) {
+    if (r->ts && *r->ts > kMaxTimestamp) {
+      return Status::InvalidArgument("timestamp out of range");
+    }
+  }
+  Locked l(&impl_->locks);
+  ROWFS_RETURN_IF_ERROR(impl_->Prepare("rename",
+                                {{src.dataset, src.row, src.column},
+                                 {dst.dataset, dst.row, dst.column}},
+                                &l));
+  const DatasetPtr& sds = l.ds[0];
+  const DatasetPtr& dds = l.ds[1];
 
   // What src holds: its attrs and its content (the named or latest version).
   ColumnInfo sinfo;
@@ -1184,19 +1186,12 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
 Status Store::MoveRow(std::string_view src_dataset, std::string_view src_row,
                       std::string_view dst_dataset, std::string_view dst_row,
                       MoveMode mode) {
-  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("rename row"));
-  ROWFS_RETURN_IF_ERROR(ValidateRowName(src_row));
-  ROWFS_RETURN_IF_ERROR(ValidateRowName(dst_row));
-  DatasetPtr sds, dds;
-  ROWFS_RETURN_IF_ERROR(impl_->Find(src_dataset, &sds));
-  ROWFS_RETURN_IF_ERROR(impl_->Find(dst_dataset, &dds));
-  LockSet locks(&impl_->locks);
-  locks.AddRowExclusive(src_dataset, src_row);
-  locks.AddRowExclusive(dst_dataset, dst_row);
-  locks.Lock();
-  DatasetGuard guard;
-  ROWFS_RETURN_IF_ERROR(guard.Add(sds, src_dataset));
-  ROWFS_RETURN_IF_ERROR(guard.Add(dds, dst_dataset));
+  Locked l(&impl_->locks);
+  ROWFS_RETURN_IF_ERROR(impl_->Prepare("rename row",
+                                {{src_dataset, src_row}, {dst_dataset, dst_row}},
+                                &l));
+  const DatasetPtr& sds = l.ds[0];
+  const DatasetPtr& dds = l.ds[1];
 
   RowInfo info;
   ROWFS_RETURN_IF_ERROR(StatRow(src_dataset, src_row, &info));
