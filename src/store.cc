@@ -353,6 +353,18 @@ struct Store::Impl {
     return Status::OK();
   }
 
+  // The named dataset, or every dataset when `name` is empty.
+  Status FindAll(std::string_view name, std::vector<DatasetPtr>* out) const {
+    out->clear();
+    if (!name.empty()) {
+      out->emplace_back();
+      return Find(name, &out->back());
+    }
+    std::shared_lock lock(datasets_mu);
+    for (const auto& kv : datasets) out->push_back(kv.second);
+    return Status::OK();
+  }
+
   RangeIterator ColumnIterator(const Dataset& ds, std::string_view row,
                                std::string_view column) const {
     return RangeIterator(db, ds.cf, ColumnBegin(row, column),
@@ -1417,14 +1429,7 @@ Status Store::ListRows(std::string_view dataset, std::string_view start_after,
 
 Status Store::GetStats(std::string_view dataset, Stats* stats) const {
   std::vector<DatasetPtr> targets;
-  if (dataset.empty()) {
-    std::shared_lock lock(impl_->datasets_mu);
-    for (const auto& kv : impl_->datasets) targets.push_back(kv.second);
-  } else {
-    DatasetPtr ds;
-    ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
-    targets.push_back(std::move(ds));
-  }
+  ROWFS_RETURN_IF_ERROR(impl_->FindAll(dataset, &targets));
   *stats = Stats{};
   for (const auto& ds : targets) {
     auto add = [&](const rocksdb::Slice& property, uint64_t* sum) {
@@ -1458,10 +1463,7 @@ Status Store::SyncWal() {
 Status Store::Flush() {
   if (impl_->read_only()) return Status::OK();
   std::vector<DatasetPtr> all;
-  {
-    std::shared_lock lock(impl_->datasets_mu);
-    for (const auto& kv : impl_->datasets) all.push_back(kv.second);
-  }
+  ROWFS_RETURN_IF_ERROR(impl_->FindAll("", &all));
   std::vector<rocksdb::ColumnFamilyHandle*> handles{impl_->meta_cf};
   for (const auto& ds : all) handles.push_back(ds->cf);
   return Status::FromRocksDB(impl_->db->Flush(rocksdb::FlushOptions(), handles),
@@ -1496,14 +1498,7 @@ Status Store::RawKeys(std::string_view dataset, size_t limit,
 Status Store::GetProperty(std::string_view dataset, std::string_view property,
                           std::string* value) const {
   std::vector<DatasetPtr> targets;
-  if (dataset.empty()) {
-    std::shared_lock lock(impl_->datasets_mu);
-    for (const auto& kv : impl_->datasets) targets.push_back(kv.second);
-  } else {
-    DatasetPtr ds;
-    ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
-    targets.push_back(std::move(ds));
-  }
+  ROWFS_RETURN_IF_ERROR(impl_->FindAll(dataset, &targets));
   if (targets.size() == 1) {
     if (!impl_->db->GetProperty(targets[0]->cf, ToSlice(property), value)) {
       return Status::NotFound("no property " + std::string(property));
