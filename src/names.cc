@@ -44,6 +44,10 @@ Status ValidateDatasetName(std::string_view name) {
   if (name == kMetaColumnFamily) {
     return Status::InvalidArgument("'default' is reserved for rowfs metadata");
   }
+  if (name[0] == kViewPrefix) {
+    return Status::InvalidArgument(
+        "dataset names may not begin with '@' (reserved for views)");
+  }
   return Status::OK();
 }
 

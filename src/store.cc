@@ -77,9 +77,11 @@ namespace {
 class RangeIterator {
  public:
   RangeIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-                std::string lower, std::string upper)
+                std::string lower, std::string upper,
+                const rocksdb::Snapshot* snapshot = nullptr)
       : lower_(std::move(lower)), upper_(std::move(upper)) {
     rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot;
     lower_slice_ = ToSlice(lower_);
     ro.iterate_lower_bound = &lower_slice_;
     if (!upper_.empty()) {
@@ -101,6 +103,26 @@ class RangeIterator {
   rocksdb::Slice lower_slice_, upper_slice_;
   std::unique_ptr<rocksdb::Iterator> it_;
 };
+
+class SnapshotImpl : public Snapshot {
+ public:
+  SnapshotImpl(rocksdb::DB* db, uint64_t time_ms)
+      : db_(db), snapshot_(db->GetSnapshot()), time_ms_(time_ms) {}
+  ~SnapshotImpl() override { db_->ReleaseSnapshot(snapshot_); }
+  uint64_t time_ms() const override { return time_ms_; }
+  const rocksdb::Snapshot* get() const { return snapshot_; }
+
+ private:
+  rocksdb::DB* const db_;
+  const rocksdb::Snapshot* const snapshot_;
+  const uint64_t time_ms_;
+};
+
+const rocksdb::Snapshot* RocksSnapshot(const ReadView& view) {
+  return view.snapshot == nullptr
+             ? nullptr
+             : static_cast<const SnapshotImpl&>(*view.snapshot).get();
+}
 
 Status ParseOwnKey(const rocksdb::Slice& key, ParsedKey* parsed) {
   Status s = ParseKey(ToView(key), parsed);
@@ -161,8 +183,9 @@ Status ReadColumn(rocksdb::Iterator* it, std::string_view row,
 // On return *row_name names the row found (empty at the end of the data) and
 // *visible/*attrs describe it.
 Status ProbeRow(rocksdb::Iterator* it, const std::string& from,
-                const Policy& policy, uint64_t now_ms, std::string* row_name,
-                bool* visible, std::optional<Attrs>* attrs) {
+                const Policy& policy, uint64_t now_ms, uint64_t as_of,
+                std::string* row_name, bool* visible,
+                std::optional<Attrs>* attrs) {
   row_name->clear();
   *visible = false;
   attrs->reset();
@@ -186,6 +209,12 @@ Status ProbeRow(rocksdb::Iterator* it, const std::string& from,
       it->Next();
       continue;
     }
+    if (k.ts > as_of) {
+      // Versions after the view's time do not exist in it: skip to the
+      // first one at or before it.
+      it->Seek(CellKey(k.row, k.column, as_of));
+      continue;
+    }
     // The newest version of the column has rank 0, so only TTL can hide it.
     if (!IsExpired(policy, now_ms, k.ts)) {
       *visible = true;
@@ -198,11 +227,14 @@ Status ProbeRow(rocksdb::Iterator* it, const std::string& from,
 
 class RowCursorImpl : public RowCursor {
  public:
-  RowCursorImpl(DatasetPtr ds, uint64_t now_ms, std::string start_after)
+  RowCursorImpl(DatasetPtr ds, uint64_t now_ms, std::string start_after,
+                ReadView view)
       : ds_(std::move(ds)),
+        view_(std::move(view)),
         policy_(ds_->policy->Load()),
         now_ms_(now_ms),
-        it_(ds_->db, ds_->cf, std::string(), std::string()),
+        it_(ds_->db, ds_->cf, std::string(), std::string(),
+            RocksSnapshot(view_)),
         next_from_(start_after.empty() ? std::string()
                                        : RowEnd(start_after)) {}
 
@@ -210,8 +242,8 @@ class RowCursorImpl : public RowCursor {
     if (!status_.ok() || done_) return false;
     while (true) {
       bool visible = false;
-      status_ = ProbeRow(it_.get(), next_from_, policy_, now_ms_, &row->name,
-                         &visible, &row->attrs);
+      status_ = ProbeRow(it_.get(), next_from_, policy_, now_ms_, view_.as_of,
+                         &row->name, &visible, &row->attrs);
       if (!status_.ok() || row->name.empty()) {
         done_ = true;
         return false;
@@ -224,6 +256,7 @@ class RowCursorImpl : public RowCursor {
 
  private:
   DatasetPtr ds_;
+  const ReadView view_;  // keeps the snapshot alive
   const Policy policy_;
   const uint64_t now_ms_;
   RangeIterator it_;
@@ -366,18 +399,23 @@ struct Store::Impl {
   }
 
   RangeIterator ColumnIterator(const Dataset& ds, std::string_view row,
-                               std::string_view column) const {
+                               std::string_view column,
+                               const ReadView& view = {}) const {
     return RangeIterator(db, ds.cf, ColumnBegin(row, column),
-                         ColumnEnd(row, column));
+                         ColumnEnd(row, column), RocksSnapshot(view));
   }
-  RangeIterator RowIterator(const Dataset& ds, std::string_view row) const {
-    return RangeIterator(db, ds.cf, RowBegin(row), RowEnd(row));
+  RangeIterator RowIterator(const Dataset& ds, std::string_view row,
+                            const ReadView& view = {}) const {
+    return RangeIterator(db, ds.cf, RowBegin(row), RowEnd(row),
+                         RocksSnapshot(view));
   }
 
   Status ReadColumnOf(const Dataset& ds, std::string_view row,
-                      std::string_view column, const ColumnReadSpec& spec,
-                      ColumnInfo* info, std::vector<Version>* values) const {
-    RangeIterator it = ColumnIterator(ds, row, column);
+                      std::string_view column, ColumnReadSpec spec,
+                      ColumnInfo* info, std::vector<Version>* values,
+                      const ReadView& view = {}) const {
+    spec.max_ts = std::min(spec.max_ts, view.as_of);
+    RangeIterator it = ColumnIterator(ds, row, column, view);
     ROWFS_RETURN_IF_ERROR(ReadColumn(it.get(), row, column, ds.policy->Load(),
                                      Now(), spec, info, values));
     if (info->versions.empty()) {
@@ -1262,27 +1300,28 @@ Status Store::MoveRow(std::string_view src_dataset, std::string_view src_row,
 // ---------------------------------------------------------------- Reads
 
 Status Store::GetLatest(std::string_view dataset, std::string_view row,
-                        std::string_view column, Version* version) const {
+                        std::string_view column, Version* version,
+                        const ReadView& view) const {
   DatasetPtr ds;
   ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
   ColumnInfo info;
   std::vector<Version> values;
   ROWFS_RETURN_IF_ERROR(impl_->ReadColumnOf(
-      *ds, row, column, {.limit = 1, .values = true}, &info, &values));
+      *ds, row, column, {.limit = 1, .values = true}, &info, &values, view));
   *version = std::move(values[0]);
   return Status::OK();
 }
 
 Status Store::GetVersion(std::string_view dataset, std::string_view row,
                          std::string_view column, uint64_t ts,
-                         std::string* value) const {
+                         std::string* value, const ReadView& view) const {
   DatasetPtr ds;
   ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
   ColumnInfo info;
   std::vector<Version> values;
   Status s = impl_->ReadColumnOf(
       *ds, row, column, {.limit = 1, .min_ts = ts, .max_ts = ts, .values = true},
-      &info, &values);
+      &info, &values, view);
   if (s.IsNotFound()) {
     return Status::NotFound("no version " + Describe(dataset, row, column, ts));
   }
@@ -1293,7 +1332,8 @@ Status Store::GetVersion(std::string_view dataset, std::string_view row,
 
 Status Store::ListVersions(std::string_view dataset, std::string_view row,
                            std::string_view column, const VersionQuery& query,
-                           std::vector<Version>* versions) const {
+                           std::vector<Version>* versions,
+                           const ReadView& view) const {
   DatasetPtr ds;
   ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
   versions->clear();
@@ -1303,27 +1343,27 @@ Status Store::ListVersions(std::string_view dataset, std::string_view row,
                                   .min_ts = query.min_ts,
                                   .max_ts = query.max_ts,
                                   .values = true},
-                                 &info, versions);
+                                 &info, versions, view);
   return s.IsNotFound() ? Status::OK() : s;
 }
 
 Status Store::StatColumn(std::string_view dataset, std::string_view row,
                          std::string_view column, ColumnInfo* info,
-                         size_t max_versions) const {
+                         size_t max_versions, const ReadView& view) const {
   DatasetPtr ds;
   ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
   return impl_->ReadColumnOf(*ds, row, column, {.limit = max_versions}, info,
-                             nullptr);
+                             nullptr, view);
 }
 
 Status Store::StatVersion(std::string_view dataset, std::string_view row,
                           std::string_view column, uint64_t ts,
-                          ColumnInfo* info) const {
+                          ColumnInfo* info, const ReadView& view) const {
   DatasetPtr ds;
   ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
   Status s = impl_->ReadColumnOf(*ds, row, column,
                                  {.limit = 1, .min_ts = ts, .max_ts = ts}, info,
-                                 nullptr);
+                                 nullptr, view);
   if (s.IsNotFound()) {
     return Status::NotFound("no version " + Describe(dataset, row, column, ts));
   }
@@ -1331,14 +1371,14 @@ Status Store::StatVersion(std::string_view dataset, std::string_view row,
 }
 
 Status Store::StatRow(std::string_view dataset, std::string_view row,
-                      RowInfo* info) const {
+                      RowInfo* info, const ReadView& view) const {
   DatasetPtr ds;
   ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
-  RangeIterator it = impl_->RowIterator(*ds, row);
+  RangeIterator it = impl_->RowIterator(*ds, row, view);
   bool visible = false;
   ROWFS_RETURN_IF_ERROR(ProbeRow(it.get(), RowBegin(row), ds->policy->Load(),
-                                 impl_->Now(), &info->name, &visible,
-                                 &info->attrs));
+                                 impl_->Now(), view.as_of, &info->name,
+                                 &visible, &info->attrs));
   if (!visible) {
     return Status::NotFound("row " + Describe(dataset, row) + " does not exist");
   }
@@ -1346,13 +1386,14 @@ Status Store::StatRow(std::string_view dataset, std::string_view row,
 }
 
 Status Store::ListColumns(std::string_view dataset, std::string_view row,
-                          std::vector<ColumnInfo>* columns) const {
+                          std::vector<ColumnInfo>* columns,
+                          const ReadView& view) const {
   DatasetPtr ds;
   ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
   columns->clear();
   const Policy policy = ds->policy->Load();
   const uint64_t now = impl_->Now();
-  RangeIterator it = impl_->RowIterator(*ds, row);
+  RangeIterator it = impl_->RowIterator(*ds, row, view);
   bool row_exists = false;
   ColumnInfo current;
   uint64_t rank = 0;
@@ -1386,6 +1427,7 @@ Status Store::ListColumns(std::string_view dataset, std::string_view row,
       current_done = true;
       continue;
     }
+    if (k.ts > view.as_of) continue;  // after the view's time
     current.versions.push_back({k.ts, it->value().size()});
   }
   ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(it->status(), "listing row"));
@@ -1398,19 +1440,22 @@ Status Store::ListColumns(std::string_view dataset, std::string_view row,
 
 std::unique_ptr<RowCursor> Store::NewRowCursor(std::string_view dataset,
                                                std::string_view start_after,
-                                               Status* status) const {
+                                               Status* status,
+                                               const ReadView& view) const {
   DatasetPtr ds;
   *status = impl_->Find(dataset, &ds);
   if (!status->ok()) return nullptr;
   return std::make_unique<RowCursorImpl>(std::move(ds), impl_->Now(),
-                                         std::string(start_after));
+                                         std::string(start_after), view);
 }
 
 Status Store::ListRows(std::string_view dataset, std::string_view start_after,
                        size_t limit, std::vector<RowInfo>* rows,
-                       std::string* next_start_after) const {
+                       std::string* next_start_after,
+                       const ReadView& view) const {
   Status s;
-  std::unique_ptr<RowCursor> cursor = NewRowCursor(dataset, start_after, &s);
+  std::unique_ptr<RowCursor> cursor =
+      NewRowCursor(dataset, start_after, &s, view);
   if (!s.ok()) return s;
   rows->clear();
   next_start_after->clear();
@@ -1423,6 +1468,10 @@ Status Store::ListRows(std::string_view dataset, std::string_view start_after,
     *next_start_after = rows->back().name;
   }
   return cursor->status();
+}
+
+std::shared_ptr<const Snapshot> Store::NewSnapshot() const {
+  return std::make_shared<SnapshotImpl>(impl_->db, impl_->Now());
 }
 
 // ---------------------------------------------------------------- Maintenance

@@ -339,6 +339,81 @@ TEST_F(StoreApiTest, RowListingPagesAndSkipsCells) {
   EXPECT_LT(steps, 50u);
 }
 
+// ---------------------------------------------------------------- views
+
+TEST_F(StoreApiTest, SnapshotSeesOnePointInTimeAcrossDatasets) {
+  ASSERT_OK(store().CreateDataset("ds2", kDirAttrs));
+  ASSERT_OK(store().Put("ds", "a", "x", "1", 100));
+  ASSERT_OK(store().Put("ds2", "b", "y", "1", 100));
+  ASSERT_OK(store().Put("ds", "gone", "z", "here", 100));
+  const ReadView view{store().NewSnapshot()};
+  // Writes continue after the snapshot.
+  Batch both;
+  both.Put("ds", "a", "x", "2", 200);
+  both.Put("ds2", "b", "y", "2", 200);
+  ASSERT_OK(store().Write(both));
+  ASSERT_OK(store().Put("ds", "new", "c", "v", 300));
+  ASSERT_OK(store().DeleteRow("ds", "gone", false));
+
+  Version v;
+  ASSERT_OK(store().GetLatest("ds", "a", "x", &v, view));
+  EXPECT_EQ(v.value, "1");
+  ASSERT_OK(store().GetLatest("ds2", "b", "y", &v, view));
+  EXPECT_EQ(v.value, "1");
+  ASSERT_OK(store().GetLatest("ds", "a", "x", &v));
+  EXPECT_EQ(v.value, "2");
+  std::vector<RowInfo> rows;
+  std::string next;
+  ASSERT_OK(store().ListRows("ds", "", 0, &rows, &next, view));
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].name, "a");
+  EXPECT_EQ(rows[1].name, "gone");
+  RowInfo row;
+  EXPECT_OK(store().StatRow("ds", "gone", &row, view));
+  EXPECT_CODE(store().StatRow("ds", "gone", &row), kNotFound);
+  std::vector<ColumnInfo> cols;
+  ASSERT_OK(store().ListColumns("ds", "a", &cols, view));
+  ASSERT_EQ(cols.size(), 1u);
+  EXPECT_EQ(cols[0].versions.size(), 1u);
+  EXPECT_GE(view.snapshot->time_ms(), kStartMs);
+}
+
+TEST_F(StoreApiTest, AsOfShowsEachColumnAtThatTime) {
+  for (uint64_t ts : {10, 20, 30}) {
+    ASSERT_OK(store().Put("ds", "r", "c", "v" + std::to_string(ts), ts));
+  }
+  ASSERT_OK(store().Put("ds", "r", "later", "x", 40));
+  ASSERT_OK(store().Put("ds", "future_row", "c", "x", 50));
+  ASSERT_OK(store().CreateRow("ds", "made", kDirAttrs));
+  const ReadView at25{nullptr, 25};
+  Version v;
+  ASSERT_OK(store().GetLatest("ds", "r", "c", &v, at25));
+  EXPECT_EQ(v.ts, 20u);
+  EXPECT_EQ(v.value, "v20");
+  std::vector<Version> versions;
+  ASSERT_OK(store().ListVersions("ds", "r", "c", {}, &versions, at25));
+  ASSERT_EQ(versions.size(), 2u);
+  EXPECT_EQ(versions[1].ts, 10u);
+  std::string value;
+  EXPECT_CODE(store().GetVersion("ds", "r", "c", 30, &value, at25), kNotFound);
+  ColumnInfo info;
+  EXPECT_CODE(store().StatColumn("ds", "r", "later", &info, 1, at25), kNotFound);
+  std::vector<ColumnInfo> cols;
+  ASSERT_OK(store().ListColumns("ds", "r", &cols, at25));
+  ASSERT_EQ(cols.size(), 1u);
+  EXPECT_EQ(cols[0].name, "c");
+  // Rows that only have cells after T do not exist at T; rows made with
+  // CreateRow (a meta record, no time) do.
+  std::vector<RowInfo> rows;
+  std::string next;
+  ASSERT_OK(store().ListRows("ds", "", 0, &rows, &next, at25));
+  std::vector<std::string> names;
+  for (const auto& r : rows) names.push_back(r.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"made", "r"}));
+  RowInfo row;
+  EXPECT_CODE(store().StatRow("ds", "future_row", &row, at25), kNotFound);
+}
+
 // ---------------------------------------------------------------- deletes
 
 TEST_F(StoreApiTest, DeletesRemoveExactlyTheirTarget) {

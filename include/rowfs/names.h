@@ -26,9 +26,13 @@ inline constexpr size_t kMaxColumnNameBytes =
 
 // The column family that holds rowfs metadata; never a dataset.
 inline constexpr std::string_view kMetaColumnFamily = "default";
+// Names at the root that begin with it are views ("@snapshot", "@asof"),
+// never datasets, so the two can never collide.
+inline constexpr char kViewPrefix = '@';
 
 // Each returns OK, InvalidArgument (empty, ".", "..", a '/' or NUL byte, a
-// reserved name or pattern) or NameTooLong.
+// reserved name or pattern: "default" and a leading '@' for datasets) or
+// NameTooLong.
 Status ValidateDatasetName(std::string_view name);
 Status ValidateRowName(std::string_view name);
 // A column name additionally may not end in "@<digits>" (that would be a

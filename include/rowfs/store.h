@@ -25,8 +25,9 @@
 // column exists while it has a visible version.
 //
 // Consistency. Every read call sees one consistent view (one RocksDB
-// iterator, hence one implicit snapshot). Every write call is one atomic
-// RocksDB WriteBatch, across datasets when it spans several.
+// iterator, hence one implicit snapshot), or the explicit Snapshot of its
+// ReadView. Every write call is one atomic RocksDB WriteBatch, across
+// datasets when it spans several.
 //
 // Thread-safety: all methods may be called concurrently. Writes to one column
 // (and row-wide operations against writes inside the row) are serialised by
@@ -166,6 +167,24 @@ class RowCursor {
   virtual Status status() const = 0;
 };
 
+// A point-in-time read view of the whole database (a RocksDB snapshot).
+// Reads through it see exactly what was committed when it was taken, across
+// rows and datasets. Thread-safe; must not outlive its Store.
+class Snapshot {
+ public:
+  virtual ~Snapshot() = default;
+  // Wall-clock time when it was taken (ms since the epoch).
+  virtual uint64_t time_ms() const = 0;
+};
+
+// What a read sees: the live database or a Snapshot, and optionally the
+// database "as of" a time (HBase's time-range read): each column shows its
+// newest visible version with ts <= as_of, and newer versions do not exist.
+struct ReadView {
+  std::shared_ptr<const Snapshot> snapshot;  // null: the live database
+  uint64_t as_of = UINT64_MAX;               // UINT64_MAX: no time limit
+};
+
 enum class MoveMode {
   kReplace,    // rename(2): an existing target gets the source as a new
                // version (columns) or must be empty (rows)
@@ -270,46 +289,56 @@ class Store {
   // ---- Reads ----
   // The latest visible version. NotFound when the column has none.
   Status GetLatest(std::string_view dataset, std::string_view row,
-                   std::string_view column, Version* version) const;
+                   std::string_view column, Version* version,
+                   const ReadView& view = {}) const;
   // The bytes of one visible version. NotFound when there is none at `ts`.
   Status GetVersion(std::string_view dataset, std::string_view row,
                     std::string_view column, uint64_t ts,
-                    std::string* value) const;
+                    std::string* value, const ReadView& view = {}) const;
   // Visible versions selected by `query`, with their bytes. OK with an empty
   // result when nothing matches.
   Status ListVersions(std::string_view dataset, std::string_view row,
                       std::string_view column, const VersionQuery& query,
-                      std::vector<Version>* versions) const;
+                      std::vector<Version>* versions,
+                      const ReadView& view = {}) const;
 
   // A column's attrs and its newest visible versions (sizes only), at most
   // `max_versions` of them (0 = all). NotFound when it has none.
   Status StatColumn(std::string_view dataset, std::string_view row,
                     std::string_view column, ColumnInfo* info,
-                    size_t max_versions = 1) const;
+                    size_t max_versions = 1,
+                    const ReadView& view = {}) const;
   // One visible version's size, plus the column's attrs, in info->versions[0].
   Status StatVersion(std::string_view dataset, std::string_view row,
                      std::string_view column, uint64_t ts,
-                     ColumnInfo* info) const;
+                     ColumnInfo* info, const ReadView& view = {}) const;
   // The row's attrs. NotFound when the row does not exist.
   Status StatRow(std::string_view dataset, std::string_view row,
-                 RowInfo* info) const;
+                 RowInfo* info, const ReadView& view = {}) const;
   // Every column of the row that has a visible version, in key order, each
   // with its visible versions (sizes only). NotFound when the row does not
   // exist.
   Status ListColumns(std::string_view dataset, std::string_view row,
-                     std::vector<ColumnInfo>* columns) const;
+                     std::vector<ColumnInfo>* columns,
+                     const ReadView& view = {}) const;
 
   // A cursor over the dataset's rows strictly after `start_after` (from the
   // first row when empty). Finds each row with one seek past the previous
   // one; never visits every cell. On error returns null and sets *status.
   std::unique_ptr<RowCursor> NewRowCursor(std::string_view dataset,
                                           std::string_view start_after,
-                                          Status* status) const;
+                                          Status* status,
+                                          const ReadView& view = {}) const;
   // A page of up to `limit` rows after `start_after`; *next_start_after is
   // the value to pass for the next page, or empty at the end.
   Status ListRows(std::string_view dataset, std::string_view start_after,
                   size_t limit, std::vector<RowInfo>* rows,
-                  std::string* next_start_after) const;
+                  std::string* next_start_after,
+                  const ReadView& view = {}) const;
+
+  // A snapshot of the whole database, released when the last reference
+  // goes.
+  std::shared_ptr<const Snapshot> NewSnapshot() const;
 
   // ---- Maintenance ----
   // Syncs the WAL (fsync of everything written so far).
