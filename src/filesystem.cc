@@ -34,7 +34,7 @@ uint64_t TimespecToMs(const timespec& ts) {
 }
 
 bool IsDir(NodeKind k) {
-  return k == NodeKind::kRoot || k == NodeKind::kDataset || k == NodeKind::kRow;
+  return k != NodeKind::kColumn && k != NodeKind::kVersion;
 }
 
 CellRef RefOf(const NodeKey& k) {
@@ -49,6 +49,11 @@ bool IsImplicit(const ColumnInfo& info) {
 }
 
 bool IsWholeSecond(uint64_t ms) { return ms % 1000 == 0; }
+
+// A view root's mtime: when its snapshot was taken, or its "as of" time.
+uint64_t ViewTime(const ReadView& view) {
+  return view.snapshot != nullptr ? view.snapshot->time_ms() : view.as_of;
+}
 bool SameSecond(uint64_t a, uint64_t b) { return a / 1000 == b / 1000; }
 
 Status ParseUnsigned(std::string_view text, uint64_t* v) {
@@ -136,18 +141,42 @@ Status Filesystem::ChildKey(const NodeInfo& parent, std::string_view name,
   const NodeKey& p = parent.key;
   switch (p.kind) {
     case NodeKind::kRoot:
+      if (p.view == 0 && name == kSnapshotDirName) {
+        *key = NodeKey::Special(NodeKind::kSnapshotDir);
+        return Status::OK();
+      }
+      if (p.view == 0 && name == kAsofDirName) {
+        *key = NodeKey::Special(NodeKind::kAsofDir);
+        return Status::OK();
+      }
       ROWFS_RETURN_IF_ERROR(ValidateDatasetName(name));
-      *key = NodeKey::Dataset(name);
+      *key = NodeKey::Dataset(name, p.view);
       return Status::OK();
+    case NodeKind::kSnapshotDir: {
+      std::lock_guard lock(views_mu_);
+      for (const auto& [id, view] : views_) {
+        if (view.snapshot && view.name == name) {
+          *key = NodeKey::Root(id);
+          return Status::OK();
+        }
+      }
+      return Status::NotFound("no snapshot named '" + std::string(name) + "'");
+    }
+    case NodeKind::kAsofDir: {
+      uint64_t t = 0;
+      ROWFS_RETURN_IF_ERROR(ParseTimestamp(name, &t));
+      *key = NodeKey::Root(AsOfView(t));
+      return Status::OK();
+    }
     case NodeKind::kDataset:
       ROWFS_RETURN_IF_ERROR(ValidateRowName(name));
-      *key = NodeKey::Row(p.dataset, name);
+      *key = NodeKey::Row(p.dataset, name, p.view);
       return Status::OK();
     case NodeKind::kRow: {
       EntryName e;
       ROWFS_RETURN_IF_ERROR(ParseEntryName(name, &e));
-      *key = e.ts ? NodeKey::Version(p.dataset, p.row, e.column, *e.ts)
-                  : NodeKey::Column(p.dataset, p.row, e.column);
+      *key = e.ts ? NodeKey::Version(p.dataset, p.row, e.column, *e.ts, p.view)
+                  : NodeKey::Column(p.dataset, p.row, e.column, p.view);
       return Status::OK();
     }
     case NodeKind::kColumn:
@@ -155,6 +184,64 @@ Status Filesystem::ChildKey(const NodeInfo& parent, std::string_view name,
       return Status::NotPermitted("a column is a file, not a directory");
   }
   return Status::InvalidArgument("bad parent");
+}
+
+uint32_t Filesystem::AsOfView(uint64_t t) const {
+  std::lock_guard lock(views_mu_);
+  for (const auto& [id, view] : views_) {
+    if (!view.snapshot && view.read.as_of == t) return id;
+  }
+  const uint32_t id = next_view_++;
+  views_[id] = View{false, std::to_string(t), ReadView{nullptr, t}};
+  return id;
+}
+
+Status Filesystem::ViewOf(const NodeKey& key, ReadView* view) const {
+  if (key.view == 0) {
+    *view = ReadView{};
+    return Status::OK();
+  }
+  std::lock_guard lock(views_mu_);
+  auto it = views_.find(key.view);
+  if (it == views_.end()) return Status::NotFound("the snapshot was removed");
+  *view = it->second.read;
+  return Status::OK();
+}
+
+Status Filesystem::CheckWritable(const NodeKey& key) const {
+  if (key.view != 0) return Status::ReadOnly("views are read-only");
+  if (key.kind == NodeKind::kAsofDir) {
+    return Status::ReadOnly("as-of views are made by looking them up");
+  }
+  if (store_->read_only()) return Status::ReadOnly("read-only mount");
+  return Status::OK();
+}
+
+Status Filesystem::CreateSnapshot(std::string_view name, NodeKey* root) {
+  ROWFS_RETURN_IF_ERROR(ValidateRowName(name));  // any single path component
+  std::lock_guard lock(views_mu_);
+  for (const auto& [id, view] : views_) {
+    if (view.snapshot && view.name == name) {
+      return Status::AlreadyExists("snapshot '" + std::string(name) + "' exists");
+    }
+  }
+  const uint32_t id = next_view_++;
+  views_[id] = View{true, std::string(name), ReadView{store_->NewSnapshot()}};
+  *root = NodeKey::Root(id);
+  spdlog::info("snapshot {} taken", name);
+  return Status::OK();
+}
+
+Status Filesystem::DropSnapshot(std::string_view name) {
+  std::lock_guard lock(views_mu_);
+  for (auto it = views_.begin(); it != views_.end(); ++it) {
+    if (it->second.snapshot && it->second.name == name) {
+      views_.erase(it);  // the RocksDB snapshot goes with its last reader
+      spdlog::info("snapshot {} released", name);
+      return Status::OK();
+    }
+  }
+  return Status::NotFound("no snapshot named '" + std::string(name) + "'");
 }
 
 Attrs Filesystem::DirDefaults() const {
@@ -192,6 +279,10 @@ void Filesystem::FillStat(const NodeKey& key, const Attrs& attrs,
     case NodeKind::kRow:
       st->st_nlink = 2;  // a row holds no directories
       break;
+    case NodeKind::kSnapshotDir:
+    case NodeKind::kAsofDir:
+      st->st_nlink = 2;
+      break;
     default:
       st->st_nlink = 1;
   }
@@ -200,8 +291,12 @@ void Filesystem::FillStat(const NodeKey& key, const Attrs& attrs,
 Status Filesystem::StatKey(const NodeKey& key,
                            const std::shared_ptr<OpenFile>& open,
                            struct stat* st) const {
+  ReadView view;
+  ROWFS_RETURN_IF_ERROR(ViewOf(key, &view));
   switch (key.kind) {
-    case NodeKind::kRoot: {
+    case NodeKind::kRoot:
+    case NodeKind::kSnapshotDir:
+    case NodeKind::kAsofDir: {
       Attrs a;
       Status s = store_->GetRootAttrs(&a);
       if (s.IsNotFound()) {
@@ -209,7 +304,7 @@ Status Filesystem::StatKey(const NodeKey& key,
       } else {
         ROWFS_RETURN_IF_ERROR(s);
       }
-      FillStat(key, a, 4096, a.mtime_ms, st);
+      FillStat(key, a, 4096, key.view == 0 ? a.mtime_ms : ViewTime(view), st);
       return Status::OK();
     }
     case NodeKind::kDataset: {
@@ -220,7 +315,7 @@ Status Filesystem::StatKey(const NodeKey& key,
     }
     case NodeKind::kRow: {
       RowInfo info;
-      ROWFS_RETURN_IF_ERROR(store_->StatRow(key.dataset, key.row, &info));
+      ROWFS_RETURN_IF_ERROR(store_->StatRow(key.dataset, key.row, &info, view));
       const Attrs a = info.attrs.value_or(DirDefaults());
       FillStat(key, a, 4096, a.mtime_ms, st);
       return Status::OK();
@@ -247,14 +342,15 @@ Status Filesystem::StatKey(const NodeKey& key,
   ColumnInfo info;
   if (key.kind == NodeKind::kColumn) {
     ROWFS_RETURN_IF_ERROR(
-        store_->StatColumn(key.dataset, key.row, key.column, &info));
+        store_->StatColumn(key.dataset, key.row, key.column, &info, 1, view));
     if (IsImplicit(info)) {
       return Status::NotFound(key.Path() +
                               " has only version files, never written itself");
     }
   } else {
     ROWFS_RETURN_IF_ERROR(
-        store_->StatVersion(key.dataset, key.row, key.column, key.ts, &info));
+        store_->StatVersion(key.dataset, key.row, key.column, key.ts, &info,
+                            view));
   }
   FillStat(key, info.attrs.value_or(FileDefaults()), info.versions[0].size,
            info.versions[0].ts, st);
@@ -286,6 +382,9 @@ Status Filesystem::SetAttrs(const NodeInfo& node, const Attrs& attrs) {
   const NodeKey& k = node.key;
   switch (k.kind) {
     case NodeKind::kRoot: return store_->SetRootAttrs(attrs);
+    case NodeKind::kSnapshotDir:
+    case NodeKind::kAsofDir:
+      return Status::NotPermitted("view directories have fixed attributes");
     case NodeKind::kDataset: return store_->SetDatasetAttrs(k.dataset, attrs);
     case NodeKind::kRow: return store_->SetRowAttrs(k.dataset, k.row, attrs);
     case NodeKind::kColumn:
@@ -309,12 +408,15 @@ OpenFile::Loader Filesystem::LoaderFor(NodeId id) const {
     NodeInfo node;
     ROWFS_RETURN_IF_ERROR(GetNode(id, &node));
     const NodeKey& k = node.key;
+    ReadView view;
+    ROWFS_RETURN_IF_ERROR(ViewOf(k, &view));
     if (k.kind == NodeKind::kVersion) {
       *ts = k.ts;
-      return store_->GetVersion(k.dataset, k.row, k.column, k.ts, data);
+      return store_->GetVersion(k.dataset, k.row, k.column, k.ts, data, view);
     }
     Version v;
-    ROWFS_RETURN_IF_ERROR(store_->GetLatest(k.dataset, k.row, k.column, &v));
+    ROWFS_RETURN_IF_ERROR(
+        store_->GetLatest(k.dataset, k.row, k.column, &v, view));
     *data = std::move(v.value);
     *ts = v.ts;
     return Status::OK();
@@ -558,9 +660,8 @@ void Filesystem::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr,
   Status s = GetNode(ino, &node);
   if (!s.ok()) return Fail(req, "setattr", "?", s);
   const std::string path = node.key.Path();
-  if (store_->read_only()) {
-    return Fail(req, "setattr", path, Status::ReadOnly("read-only mount"));
-  }
+  s = CheckWritable(node.key);
+  if (!s.ok()) return Fail(req, "setattr", path, s);
   // Size first: it may store a version that a later utimens re-stamps.
   if (to_set & FUSE_SET_ATTR_SIZE) {
     if (!node.key.IsFile()) {
@@ -635,15 +736,20 @@ void Filesystem::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name,
   NodeInfo dir;
   NodeKey key;
   Status s = GetNode(parent, &dir);
-  if (s.ok() && dir.key.kind == NodeKind::kRow) {
-    s = Status::NotPermitted("a row holds columns (files), not directories");
-  }
-  if (s.ok()) s = ChildKey(dir, name, &key);
   const Attrs attrs = Caller(req, mode);
-  if (s.ok()) {
-    s = key.kind == NodeKind::kDataset
-            ? store_->CreateDataset(key.dataset, attrs)
-            : store_->CreateRow(key.dataset, key.row, attrs);
+  if (s.ok() && dir.key.kind == NodeKind::kSnapshotDir) {
+    s = CreateSnapshot(name, &key);
+  } else {
+    if (s.ok() && dir.key.kind == NodeKind::kRow) {
+      s = Status::NotPermitted("a row holds columns (files), not directories");
+    }
+    if (s.ok()) s = CheckWritable(dir.key);
+    if (s.ok()) s = ChildKey(dir, name, &key);
+    if (s.ok()) {
+      s = key.kind == NodeKind::kDataset
+              ? store_->CreateDataset(key.dataset, attrs)
+              : store_->CreateRow(key.dataset, key.row, attrs);
+    }
   }
   struct stat st;
   if (s.ok()) s = StatKey(key, nullptr, &st);
@@ -664,6 +770,7 @@ void Filesystem::Mknod(fuse_req_t req, fuse_ino_t parent, const char* name,
   if (s.ok() && dir.key.kind != NodeKind::kRow) {
     s = Status::NotPermitted("files live inside rows");
   }
+  if (s.ok()) s = CheckWritable(dir.key);
   if (s.ok()) s = ChildKey(dir, name, &key);
   if (s.ok()) {
     // mknod(2) creates an empty file at once: store an empty version.
@@ -689,6 +796,7 @@ void Filesystem::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   if (s.ok() && dir.key.kind != NodeKind::kRow) {
     s = Status::NotFound("no files outside rows");
   }
+  if (s.ok()) s = CheckWritable(dir.key);
   if (s.ok()) s = ChildKey(dir, name, &key);
   if (!s.ok()) return Fail(req, "unlink", dir.key.Path() + "/" + name, s);
   bool pending_create = false;
@@ -716,11 +824,21 @@ void Filesystem::Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   if (s.ok() && dir.key.kind == NodeKind::kRow) {
     s = Status::NotFound("rows hold no directories");
   }
-  if (s.ok()) s = ChildKey(dir, name, &key);
-  if (s.ok()) {
-    s = key.kind == NodeKind::kDataset
-            ? store_->DropDataset(key.dataset)
-            : store_->DeleteRow(key.dataset, key.row, /*only_if_empty=*/true);
+  if (s.ok() && dir.key.kind == NodeKind::kSnapshotDir) {
+    s = ChildKey(dir, name, &key);
+    if (s.ok()) s = DropSnapshot(name);
+  } else {
+    if (s.ok()) s = CheckWritable(dir.key);
+    if (s.ok()) s = ChildKey(dir, name, &key);
+    if (s.ok() && (key.kind == NodeKind::kSnapshotDir ||
+                   key.kind == NodeKind::kAsofDir)) {
+      s = Status::NotPermitted("view directories cannot be removed");
+    }
+    if (s.ok()) {
+      s = key.kind == NodeKind::kDataset
+              ? store_->DropDataset(key.dataset)
+              : store_->DeleteRow(key.dataset, key.row, /*only_if_empty=*/true);
+    }
   }
   if (!s.ok()) return Fail(req, "rmdir", dir.key.Path() + "/" + name, s);
   std::vector<EntryInvalidation> stale;
@@ -735,6 +853,8 @@ void Filesystem::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
   NodeKey from, to;
   Status s = GetNode(parent, &src_dir);
   if (s.ok()) s = GetNode(newparent, &dst_dir);
+  if (s.ok()) s = CheckWritable(src_dir.key);
+  if (s.ok()) s = CheckWritable(dst_dir.key);
   if (s.ok()) s = ChildKey(src_dir, name, &from);
   if (s.ok()) s = ChildKey(dst_dir, newname, &to);
   const std::string path =
@@ -745,6 +865,11 @@ void Filesystem::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
   if (flags & RENAME_NOREPLACE) mode = MoveMode::kNoReplace;
   if (flags & ~(RENAME_EXCHANGE | RENAME_NOREPLACE)) {
     return Fail(req, "rename", path, Status::InvalidArgument("unsupported flags"));
+  }
+  if (from.kind == NodeKind::kSnapshotDir || from.kind == NodeKind::kAsofDir ||
+      to.kind == NodeKind::kSnapshotDir || to.kind == NodeKind::kAsofDir) {
+    return Fail(req, "rename", path,
+                Status::NotPermitted("view directories cannot be renamed"));
   }
   if (from.kind == NodeKind::kDataset) {
     return Fail(req, "rename", path,
@@ -803,7 +928,7 @@ void Filesystem::Create(fuse_req_t req, fuse_ino_t parent, const char* name,
   NodeInfo dir;
   NodeKey key;
   Status s = GetNode(parent, &dir);
-  if (s.ok() && store_->read_only()) s = Status::ReadOnly("read-only mount");
+  if (s.ok()) s = CheckWritable(dir.key);
   if (s.ok() && dir.key.kind != NodeKind::kRow) {
     s = Status::NotPermitted("files live inside rows");
   }
@@ -850,9 +975,7 @@ void Filesystem::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Status s = GetNode(ino, &node);
   if (s.ok() && !node.key.IsFile()) s = Status::NotPermitted("a directory");
   const bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
-  if (s.ok() && writable && store_->read_only()) {
-    s = Status::ReadOnly("read-only mount");
-  }
+  if (s.ok() && writable) s = CheckWritable(node.key);
   if (!s.ok()) return Fail(req, "open", node.key.Path(), s);
   auto file = inodes_.AttachOpenFile(ino, [] { return OpenFile::ForExisting(); });
   if (file == nullptr) {
@@ -970,32 +1093,50 @@ void Filesystem::Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 Status Filesystem::FillDir(DirHandle* h, const NodeInfo& dir) {
   const NodeKey& k = dir.key;
+  ReadView view;
+  ROWFS_RETURN_IF_ERROR(ViewOf(k, &view));
   if (k.kind == NodeKind::kRoot) {
+    // The view directories are not listed: tools walking the mount (tar,
+    // rsync, find) must not descend into copies of the tree.
     for (const DatasetInfo& d : store_->ListDatasets()) {
-      DirEntry e{d.name, NodeKey::Dataset(d.name), {}};
+      DirEntry e{d.name, NodeKey::Dataset(d.name, k.view), {}};
       FillStat(e.key, d.attrs, 4096, d.attrs.mtime_ms, &e.st);
       h->entries.push_back(std::move(e));
     }
     return Status::OK();
   }
+  if (k.kind == NodeKind::kSnapshotDir) {
+    Attrs a = DirDefaults();
+    store_->GetRootAttrs(&a);
+    std::lock_guard lock(views_mu_);
+    for (const auto& [id, v] : views_) {
+      if (!v.snapshot) continue;
+      DirEntry e{v.name, NodeKey::Root(id), {}};
+      FillStat(e.key, a, 4096, ViewTime(v.read), &e.st);
+      h->entries.push_back(std::move(e));
+    }
+    return Status::OK();
+  }
+  if (k.kind == NodeKind::kAsofDir) return Status::OK();  // looked up by T
   if (k.kind == NodeKind::kDataset) {
     Status s;
-    h->cursor = store_->NewRowCursor(k.dataset, "", &s);
+    h->cursor = store_->NewRowCursor(k.dataset, "", &s, view);
     h->streaming = true;
     h->next_off = 3;  // after "." and ".."
     return s;
   }
   std::vector<ColumnInfo> columns;
-  ROWFS_RETURN_IF_ERROR(store_->ListColumns(k.dataset, k.row, &columns));
+  ROWFS_RETURN_IF_ERROR(store_->ListColumns(k.dataset, k.row, &columns, view));
   for (const ColumnInfo& c : columns) {
     const Attrs a = c.attrs.value_or(FileDefaults());
     const bool implicit = IsImplicit(c);
     for (size_t i = 0; i < c.versions.size(); ++i) {
       if (i > 0 && options_.versions_hidden) break;
       const VersionInfo& v = c.versions[i];
-      NodeKey key = i == 0 && !implicit
-                        ? NodeKey::Column(k.dataset, k.row, c.name)
-                        : NodeKey::Version(k.dataset, k.row, c.name, v.ts);
+      NodeKey key =
+          i == 0 && !implicit
+              ? NodeKey::Column(k.dataset, k.row, c.name, k.view)
+              : NodeKey::Version(k.dataset, k.row, c.name, v.ts, k.view);
       DirEntry e{key.Name(), key, {}};
       FillStat(key, a, v.size, v.ts, &e.st);
       h->entries.push_back(std::move(e));
@@ -1017,7 +1158,7 @@ Status Filesystem::NextDatasetEntry(DirHandle* h, DirEntry* entry, bool* done) {
     return h->cursor->status();
   }
   *done = false;
-  entry->key = NodeKey::Row(h->dir.key.dataset, row.name);
+  entry->key = NodeKey::Row(h->dir.key.dataset, row.name, h->dir.key.view);
   entry->name = row.name;
   const Attrs a = row.attrs.value_or(DirDefaults());
   FillStat(entry->key, a, 4096, a.mtime_ms, &entry->st);
@@ -1098,7 +1239,9 @@ Status Filesystem::FillDirBuffer(fuse_req_t req, DirHandle* h, off_t off,
   Status s;
   // Dataset: continue the row cursor, or restart it after a seekdir.
   if (std::max<off_t>(off, 2) + 1 != h->next_off) {
-    h->cursor = store_->NewRowCursor(h->dir.key.dataset, "", &s);
+    ReadView view;
+    s = ViewOf(h->dir.key, &view);
+    if (s.ok()) h->cursor = store_->NewRowCursor(h->dir.key.dataset, "", &s, view);
     h->pending.reset();
     h->next_off = 3;
     while (s.ok() && h->next_off <= off) {
@@ -1237,6 +1380,7 @@ void Filesystem::SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
                           const char* value, size_t size, int) {
   NodeInfo node;
   Status s = GetNode(ino, &node);
+  if (s.ok()) s = CheckWritable(node.key);
   if (s.ok()) s = WriteXattr(node.key, name, std::string_view(value, size));
   if (!s.ok()) return Fail(req, "setxattr", node.key.Path() + " " + name, s);
   fuse_reply_err(req, 0);

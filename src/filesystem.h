@@ -22,6 +22,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -160,6 +161,25 @@ class Filesystem {
                    std::string* value) const;
   Status WriteXattr(const NodeKey& key, std::string_view name,
                     std::string_view value);
+  // Views: "/@snapshot/NAME" (a RocksDB snapshot made by mkdir) and
+  // "/@asof/T" (every column as of T). Their trees are read-only.
+  struct View {
+    bool snapshot;
+    std::string name;
+    ReadView read;
+  };
+  static constexpr std::string_view kSnapshotDirName = "@snapshot";
+  static constexpr std::string_view kAsofDirName = "@asof";
+  // The view id for "as of t", made on first use.
+  uint32_t AsOfView(uint64_t t) const;
+  // The ReadView of the tree `key` belongs to; NotFound once a snapshot
+  // was removed.
+  Status ViewOf(const NodeKey& key, ReadView* view) const;
+  // ReadOnly inside views and on a read-only mount.
+  Status CheckWritable(const NodeKey& key) const;
+  Status CreateSnapshot(std::string_view name, NodeKey* root);
+  Status DropSnapshot(std::string_view name);
+
   Status FillDir(DirHandle* h, const NodeInfo& dir);
   // Fills `buf` with entries from offset `off` on. REQUIRES: h->mu held.
   Status FillDirBuffer(fuse_req_t req, DirHandle* h, off_t off, bool plus,
@@ -172,6 +192,9 @@ class Filesystem {
   const FsOptions options_;
   InodeTable inodes_;
   FsCounters counters_;
+  mutable std::mutex views_mu_;
+  mutable std::map<uint32_t, View> views_;
+  mutable uint32_t next_view_ = 1;
   fuse_session* session_ = nullptr;
   uint64_t mount_time_ms_ = 0;
 

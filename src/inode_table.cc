@@ -10,10 +10,12 @@ namespace rowfs {
 NodeKey NodeKey::Parent() const {
   switch (kind) {
     case NodeKind::kRoot:
-    case NodeKind::kDataset: return Root();
-    case NodeKind::kRow: return Dataset(dataset);
+    case NodeKind::kSnapshotDir:
+    case NodeKind::kAsofDir: return Root();
+    case NodeKind::kDataset: return Root(view);
+    case NodeKind::kRow: return Dataset(dataset, view);
     case NodeKind::kColumn:
-    case NodeKind::kVersion: return Row(dataset, row);
+    case NodeKind::kVersion: return Row(dataset, row, view);
   }
   return Root();
 }
@@ -21,6 +23,8 @@ NodeKey NodeKey::Parent() const {
 std::string NodeKey::Name() const {
   switch (kind) {
     case NodeKind::kRoot: return "";
+    case NodeKind::kSnapshotDir: return "@snapshot";
+    case NodeKind::kAsofDir: return "@asof";
     case NodeKind::kDataset: return dataset;
     case NodeKind::kRow: return row;
     case NodeKind::kColumn: return column;
@@ -30,8 +34,12 @@ std::string NodeKey::Name() const {
 }
 
 std::string NodeKey::Path() const {
-  if (kind == NodeKind::kRoot) return "/";
-  std::string p = "/" + dataset;
+  const std::string prefix = view == 0 ? "" : "/@view" + std::to_string(view);
+  if (kind == NodeKind::kRoot) return prefix.empty() ? "/" : prefix;
+  if (kind == NodeKind::kSnapshotDir || kind == NodeKind::kAsofDir) {
+    return "/" + Name();
+  }
+  std::string p = prefix + "/" + dataset;
   if (kind == NodeKind::kDataset) return p;
   p += "/" + row;
   if (kind == NodeKind::kRow) return p;
@@ -39,12 +47,12 @@ std::string NodeKey::Path() const {
 }
 
 bool NodeKey::operator<(const NodeKey& o) const {
-  return std::tie(dataset, row, column, kind, ts) <
-         std::tie(o.dataset, o.row, o.column, o.kind, o.ts);
+  return std::tie(view, dataset, row, column, kind, ts) <
+         std::tie(o.view, o.dataset, o.row, o.column, o.kind, o.ts);
 }
 
 uint64_t StableInodeNumber(const NodeKey& key) {
-  if (key.kind == NodeKind::kRoot) return 1;
+  if (key.kind == NodeKind::kRoot && key.view == 0) return 1;
   // FNV-1a over the identity, then a splitmix64 finaliser for avalanche.
   uint64_t h = 1469598103934665603ull;
   auto mix = [&h](std::string_view s) {
@@ -60,6 +68,7 @@ uint64_t StableInodeNumber(const NodeKey& key) {
   mix(key.row);
   mix(key.column);
   mix(std::to_string(key.ts));
+  if (key.view != 0) mix(std::to_string(key.view));
   h ^= h >> 30;
   h *= 0xbf58476d1ce4e5b9ull;
   h ^= h >> 27;
@@ -162,13 +171,14 @@ void InodeTable::DetachOpenFile(NodeId id, const OpenFile* file) {
 std::vector<InodeTable::Node*> InodeTable::UnderLocked(const NodeKey& key,
                                                        int depth) const {
   NodeKey lo;
+  lo.view = key.view;
   lo.dataset = key.dataset;
   if (depth >= 2) lo.row = key.row;
   if (depth >= 3) lo.column = key.column;
   std::vector<Node*> out;
   for (auto it = by_key_.lower_bound(lo); it != by_key_.end(); ++it) {
     const NodeKey& k = it->first;
-    if (k.dataset != key.dataset) break;
+    if (k.view != key.view || k.dataset != key.dataset) break;
     if (depth >= 2 && k.row != key.row) break;
     if (depth >= 3 && k.column != key.column) break;
     out.push_back(it->second);

@@ -31,36 +31,52 @@ class OpenFile;
 using NodeId = uint64_t;  // fuse_ino_t
 inline constexpr NodeId kRootNodeId = 1;
 
-enum class NodeKind : uint8_t { kRoot, kDataset, kRow, kColumn, kVersion };
+enum class NodeKind : uint8_t {
+  kRoot,         // "/" (view 0) or the root of a view ("/@snapshot/NAME")
+  kDataset,
+  kRow,
+  kColumn,
+  kVersion,
+  kSnapshotDir,  // "/@snapshot": the named snapshots
+  kAsofDir,      // "/@asof": "as of T" views, looked up by T
+};
 
 // Which entry a node stands for. Fields beyond the kind's level are empty.
+// `view` is 0 for the live tree, else the id of a read-only view whose tree
+// this entry belongs to.
 struct NodeKey {
   NodeKind kind = NodeKind::kRoot;
   std::string dataset, row, column;
   uint64_t ts = 0;  // kVersion only
+  uint32_t view = 0;
 
-  static NodeKey Root() { return {}; }
-  static NodeKey Dataset(std::string_view ds) {
-    return {NodeKind::kDataset, std::string(ds), {}, {}, 0};
+  static NodeKey Root(uint32_t view = 0) {
+    return {NodeKind::kRoot, {}, {}, {}, 0, view};
   }
-  static NodeKey Row(std::string_view ds, std::string_view row) {
-    return {NodeKind::kRow, std::string(ds), std::string(row), {}, 0};
+  static NodeKey Special(NodeKind kind) { return {kind, {}, {}, {}, 0, 0}; }
+  static NodeKey Dataset(std::string_view ds, uint32_t view = 0) {
+    return {NodeKind::kDataset, std::string(ds), {}, {}, 0, view};
+  }
+  static NodeKey Row(std::string_view ds, std::string_view row,
+                     uint32_t view = 0) {
+    return {NodeKind::kRow, std::string(ds), std::string(row), {}, 0, view};
   }
   static NodeKey Column(std::string_view ds, std::string_view row,
-                        std::string_view col) {
+                        std::string_view col, uint32_t view = 0) {
     return {NodeKind::kColumn, std::string(ds), std::string(row),
-            std::string(col), 0};
+            std::string(col), 0, view};
   }
   static NodeKey Version(std::string_view ds, std::string_view row,
-                         std::string_view col, uint64_t ts) {
+                         std::string_view col, uint64_t ts, uint32_t view = 0) {
     return {NodeKind::kVersion, std::string(ds), std::string(row),
-            std::string(col), ts};
+            std::string(col), ts, view};
   }
-  // The parent directory's key (root for root).
+  // The parent directory's key (the live root for the root, a view's root
+  // and the view directories).
   NodeKey Parent() const;
   // The entry's name inside its parent ("" for root).
   std::string Name() const;
-  // "/ds/row/col@ts", for messages.
+  // "/ds/row/col@ts", for messages; "/@view<id>/..." inside a view.
   std::string Path() const;
   bool IsFile() const {
     return kind == NodeKind::kColumn || kind == NodeKind::kVersion;
