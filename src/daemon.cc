@@ -19,6 +19,7 @@
 #include <memory>
 #include <thread>
 
+#include "backup_cli.h"
 #include "filesystem.h"
 #include "fs_counters.h"
 #include "logging.h"
@@ -261,6 +262,10 @@ int Serve(const MountOptions& o, int ready_fd) {
 }  // namespace
 
 int RunDaemon(int argc, char** argv) {
+  if (argc > 1 && (std::strcmp(argv[1], "backup") == 0 ||
+                   std::strcmp(argv[1], "checkpoint") == 0)) {
+    return RunBackupTool(argc - 1, argv + 1);
+  }
   MountOptions options;
   std::string text;
   Status s = ParseCommandLine(argc, argv, &options, &text);

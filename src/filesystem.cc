@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 #include <sys/xattr.h>
 
 #include <cerrno>
@@ -9,6 +10,7 @@
 #include <cstring>
 
 #include "errno_map.h"
+#include "rowfs/backup.h"
 #include "fs_counters.h"
 #include "rowfs/clock.h"
 #include "rowfs/key_codec.h"
@@ -1293,6 +1295,9 @@ constexpr std::string_view kStatsXattr = "user.rowfs.stats";
 constexpr std::string_view kFlushXattr = "user.rowfs.ctl.flush";
 constexpr std::string_view kCompactXattr = "user.rowfs.ctl.compact";
 constexpr std::string_view kLogLevelXattr = "user.rowfs.ctl.log_level";
+constexpr std::string_view kBackupXattr = "user.rowfs.ctl.backup";
+constexpr std::string_view kCheckpointXattr = "user.rowfs.ctl.checkpoint";
+constexpr std::string_view kControlPrefix = "user.rowfs.ctl.";
 
 bool IsPolicyXattr(std::string_view name) {
   return name == kMaxVersionsXattr || name == kTtlXattr;
@@ -1371,6 +1376,29 @@ Status Filesystem::WriteXattr(const NodeKey& key, std::string_view name,
     spdlog::info("log level set to {}", text);
     return Status::OK();
   }
+  if (key.kind == NodeKind::kRoot && name == kBackupXattr) {
+    const std::string dir(text);
+    if (dir.empty() || dir[0] != '/') {
+      return Status::InvalidArgument("the backup directory must be absolute");
+    }
+    spdlog::info("backup to {} started", dir);
+    uint32_t id = 0;
+    ROWFS_RETURN_IF_ERROR(CreateBackup(
+        store_, dir,
+        [&](uint64_t bytes) { spdlog::info("backup to {}: {} MiB", dir, bytes >> 20); },
+        &id));
+    spdlog::info("backup {} in {} done", id, dir);
+    return Status::OK();
+  }
+  if (key.kind == NodeKind::kRoot && name == kCheckpointXattr) {
+    const std::string dir(text);
+    if (dir.empty() || dir[0] != '/') {
+      return Status::InvalidArgument("the checkpoint directory must be absolute");
+    }
+    ROWFS_RETURN_IF_ERROR(CreateCheckpoint(store_, dir));
+    spdlog::info("checkpoint in {} done", dir);
+    return Status::OK();
+  }
   if (name == kStatsXattr) return Status::NotPermitted("statistics are read-only");
   return Status::NotSupported(
       "rowfs stores no extended attributes but its own (see README)");
@@ -1381,6 +1409,13 @@ void Filesystem::SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
   NodeInfo node;
   Status s = GetNode(ino, &node);
   if (s.ok()) s = CheckWritable(node.key);
+  // Control attributes make the daemon act with its own rights (backups
+  // write where they are told): only root and the daemon's user may.
+  const uid_t uid = fuse_req_ctx(req)->uid;
+  if (s.ok() && std::string_view(name).rfind(kControlPrefix, 0) == 0 &&
+      uid != 0 && uid != geteuid()) {
+    s = Status::NotPermitted("control attributes are for root and the daemon's user");
+  }
   if (s.ok()) s = WriteXattr(node.key, name, std::string_view(value, size));
   if (!s.ok()) return Fail(req, "setxattr", node.key.Path() + " " + name, s);
   fuse_reply_err(req, 0);

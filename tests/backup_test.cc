@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -114,6 +115,117 @@ TEST_F(ViewTest, AsOfShowsEachColumnAtThatTime) {
   EXPECT_TRUE(List("@asof").empty());
   EXPECT_EQ(ReadFile("@asof/01/ds/r/c"), "<errno 2>");
   EXPECT_EQ(ReadFile("@asof/yesterday/ds/r/c"), "<errno 2>");
+}
+
+// ------------------------------------------------------------ native backups
+
+class NativeBackupTest : public ViewTest {
+ protected:
+  CommandResult Tool(const std::string& args) {
+    return ::rowfs::Run(std::string(ROWFS_BINARY) + " " + args);
+  }
+  std::string bk() const { return dir_.Sub("backups"); }
+};
+
+TEST_F(NativeBackupTest, IncrementalBackupsOfALiveMountVerifyPurgeRestore) {
+  ASSERT_EQ(WriteFile("ds/r/c", "first"), 0);
+  CommandResult r = Tool("backup create " + ShellQuote(mnt_) + " " + ShellQuote(bk()));
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(WriteFile("ds/r/c", "second"), 0);
+  ASSERT_EQ(WriteFile("ds/r/big", std::string(3 << 20, 'b')), 0);
+  r = Tool("backup create " + ShellQuote(mnt_) + " " + ShellQuote(bk()));
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(WriteFile("ds/r/c", "after the backups"), 0);
+
+  r = Tool("backup list " + ShellQuote(bk()));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("\n1 "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\n2 "), std::string::npos) << r.output;
+  EXPECT_EQ(Tool("backup verify " + ShellQuote(bk())).status, 0);
+
+  // Restore backup 1 and backup 2 into new databases and mount them.
+  for (int id : {1, 2}) {
+    const std::string db = dir_.Sub("restored" + std::to_string(id));
+    r = Tool("backup restore " + ShellQuote(bk()) + " " + ShellQuote(db) +
+             " --id " + std::to_string(id));
+    ASSERT_EQ(r.status, 0) << r.output;
+    const std::string mnt = dir_.Sub("rmnt" + std::to_string(id));
+    ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
+    Daemon restored(db, mnt);
+    ASSERT_TRUE(restored.Start());
+    EXPECT_EQ(::rowfs::Run("cat " + ShellQuote(mnt + "/ds/r/c")).output,
+              id == 1 ? "first" : "second");
+    EXPECT_EQ(::rowfs::Run("ls " + ShellQuote(mnt + "/ds/r") + " | wc -l").output,
+              id == 1 ? "1\n" : "3\n");  // c, c@first, big
+    EXPECT_TRUE(restored.Stop());
+  }
+  // A restore never overwrites a database.
+  r = Tool("backup restore " + ShellQuote(bk()) + " " + ShellQuote(db_));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("not empty"), std::string::npos) << r.output;
+  // Purge keeps the newest.
+  r = Tool("backup purge " + ShellQuote(bk()) + " --keep 1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.find("\n1 "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\n2 "), std::string::npos) << r.output;
+  EXPECT_EQ(Tool("backup verify " + ShellQuote(bk()) + " --id 1").status, 1);
+  EXPECT_EQ(Tool("backup verify " + ShellQuote(bk()) + " --id 2").status, 0);
+}
+
+TEST_F(NativeBackupTest, VerifyCatchesACorruptedBackup) {
+  ASSERT_EQ(WriteFile("ds/r/c", std::string(100000, 'x')), 0);
+  ASSERT_EQ(setxattr(mnt_.c_str(), "user.rowfs.ctl.flush", "1", 1, 0), 0);
+  ASSERT_EQ(Tool("backup create " + ShellQuote(mnt_) + " " + ShellQuote(bk())).status, 0);
+  // Flip bytes in the middle of a table file of the backup.
+  const CommandResult f = ::rowfs::Run("find " + ShellQuote(bk()) + " -name '*.sst' | head -1");
+  ASSERT_FALSE(f.output.empty());
+  const std::string sst = f.output.substr(0, f.output.size() - 1);
+  ASSERT_EQ(::rowfs::Run("printf 'garbage' | dd of=" + ShellQuote(sst) +
+                         " bs=1 seek=100 conv=notrunc 2>/dev/null").status, 0);
+  const CommandResult r = Tool("backup verify " + ShellQuote(bk()));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("backup 1"), std::string::npos) << r.output;
+}
+
+TEST_F(NativeBackupTest, CheckpointOfALiveDatabaseCanBeMounted) {
+  ASSERT_EQ(WriteFile("ds/r/c", "v1"), 0);
+  ASSERT_EQ(WriteFile("ds/r/c", "v2"), 0);
+  const std::string ck = dir_.Sub("ck");
+  CommandResult r = Tool("checkpoint " + ShellQuote(mnt_) + " " + ShellQuote(ck));
+  ASSERT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(WriteFile("ds/r/c", "v3"), 0);
+  EXPECT_EQ(Tool("checkpoint " + ShellQuote(mnt_) + " " + ShellQuote(ck)).status, 1);
+  const std::string mnt = dir_.Sub("ckmnt");
+  ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
+  Daemon checkpoint(ck, mnt);
+  ASSERT_TRUE(checkpoint.Start());
+  EXPECT_EQ(::rowfs::Run("cat " + ShellQuote(mnt + "/ds/r/c")).output, "v2");
+  EXPECT_EQ(::rowfs::Run("ls " + ShellQuote(mnt + "/ds/r") + " | wc -l").output, "2\n");
+  EXPECT_TRUE(checkpoint.Stop());
+}
+
+TEST_F(NativeBackupTest, OfflineBackupOfAnUnmountedDatabase) {
+  ASSERT_EQ(WriteFile("ds/r/c", "offline"), 0);
+  // While mounted the directory is locked: the tool says to use the mount.
+  CommandResult r = Tool("backup create " + ShellQuote(db_) + " " + ShellQuote(bk()));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("give the mountpoint"), std::string::npos) << r.output;
+  ASSERT_TRUE(daemon_->Stop());
+  r = Tool("backup create " + ShellQuote(db_) + " " + ShellQuote(bk()));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string db = dir_.Sub("restored");
+  ASSERT_EQ(Tool("backup restore " + ShellQuote(bk()) + " " + ShellQuote(db)).status, 0);
+  daemon_ = std::make_unique<Daemon>(db, mnt_);
+  ASSERT_TRUE(daemon_->Start());
+  EXPECT_EQ(ReadFile("ds/r/c"), "offline");
+}
+
+TEST_F(NativeBackupTest, UsageErrorsExitTwo) {
+  EXPECT_EQ(Tool("backup").status, 2);
+  EXPECT_EQ(Tool("backup frobnicate x").status, 2);
+  EXPECT_EQ(Tool("backup purge " + ShellQuote(bk())).status, 2);
+  EXPECT_EQ(Tool("backup verify x --id nope").status, 2);
+  EXPECT_EQ(Tool("backup list " + ShellQuote(dir_.Sub("none"))).status, 1);
 }
 
 }  // namespace
