@@ -14,7 +14,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
 #include <csignal>
 #include <memory>
 #include <thread>
@@ -170,13 +174,60 @@ class SignalWatcher {
   std::thread thread_;
 };
 
+// A follower catches up with its primary every `interval` seconds until
+// destroyed.
+class CatchUpLoop {
+ public:
+  CatchUpLoop(Store* store, double interval) : store_(store) {
+    thread_ = std::thread([this, interval] {
+      std::unique_lock lock(mu_);
+      const auto period = std::chrono::duration<double>(interval);
+      while (!cv_.wait_for(lock, period, [this] { return stop_; })) {
+        Status s = store_->CatchUp();
+        if (!s.ok()) spdlog::warn("catch-up: {}", s.ToString());
+      }
+    });
+  }
+  ~CatchUpLoop() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  Store* store_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 // Opens the store, mounts and serves until unmounted or signalled.
-int Serve(const MountOptions& o, int ready_fd) {
+int Serve(const MountOptions& options, int ready_fd) {
   StartupReport report(ready_fd);
+  MountOptions o = options;
   Status s = SetupLogging(o.foreground, o.log_level, o.log_file);
   if (!s.ok()) {
     report.Fail(s.message());
     return 1;
+  }
+  std::string temp_secondary;
+  if (o.store.mode == StoreOptions::Mode::kSecondary &&
+      o.store.secondary_path.empty()) {
+    std::string tmpl = "/tmp/rowfs-follower-XXXXXX";
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      report.Fail(std::string("mkdtemp: ") + strerror(errno));
+      return 1;
+    }
+    temp_secondary = o.store.secondary_path = tmpl;
+  }
+  if (o.fs.follower) {
+    // What the kernel caches must not outlive what the follower shows.
+    o.fs.entry_timeout = std::min(o.fs.entry_timeout, o.catchup_interval);
+    o.fs.attr_timeout = std::min(o.fs.attr_timeout, o.catchup_interval);
   }
   std::unique_ptr<Store> store;
   s = Store::Open(o.store, o.db_path, &store);
@@ -219,6 +270,10 @@ int Serve(const MountOptions& o, int ready_fd) {
     return 1;
   }
   auto signals = std::make_unique<SignalWatcher>(*store, *fs);
+  std::unique_ptr<CatchUpLoop> catchup;
+  if (o.store.mode == StoreOptions::Mode::kSecondary) {
+    catchup = std::make_unique<CatchUpLoop>(store.get(), o.catchup_interval);
+  }
   spdlog::info("mounted {} at {}{}", o.db_path, o.mountpoint,
                store->read_only() ? " (read-only)" : "");
   report.Ok();
@@ -245,6 +300,7 @@ int Serve(const MountOptions& o, int ready_fd) {
     fuse_loop_cfg_destroy(config);
   }
   NotifySystemd("STOPPING=1");
+  catchup.reset();
   signals.reset();
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);
@@ -253,6 +309,10 @@ int Serve(const MountOptions& o, int ready_fd) {
   s = store->SyncWal();
   if (!s.ok()) spdlog::error("syncing the WAL on exit: {}", s.ToString());
   store.reset();
+  if (!temp_secondary.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(temp_secondary, ec);
+  }
   spdlog::info("unmounted {}", o.mountpoint);
   // A positive result is the signal that ended the loop (SIGTERM, SIGINT):
   // a requested, clean stop.

@@ -1004,8 +1004,12 @@ void Filesystem::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   auto* handle = new FileHandle{ino, file, (fi->flags & O_APPEND) != 0, writable};
   fi->fh = reinterpret_cast<uint64_t>(handle);
   // Every change the daemon makes to a column invalidates the kernel's pages
-  // of its nodes, so cached pages stay valid between opens.
-  fi->keep_cache = 1;
+  // of its nodes, so cached pages stay valid between opens; a follower's
+  // data changes without the daemon knowing.
+  fi->keep_cache = options_.follower ? 0 : 1;
+  // The kernel would clip a follower's reads at a size it cached before the
+  // content changed; direct I/O reads what this open loaded, whole.
+  fi->direct_io = options_.follower ? 1 : 0;
   fuse_reply_open(req, fi);
 }
 
@@ -1297,6 +1301,7 @@ constexpr std::string_view kCompactXattr = "user.rowfs.ctl.compact";
 constexpr std::string_view kLogLevelXattr = "user.rowfs.ctl.log_level";
 constexpr std::string_view kBackupXattr = "user.rowfs.ctl.backup";
 constexpr std::string_view kCheckpointXattr = "user.rowfs.ctl.checkpoint";
+constexpr std::string_view kCatchUpXattr = "user.rowfs.ctl.catchup";
 constexpr std::string_view kControlPrefix = "user.rowfs.ctl.";
 
 bool IsPolicyXattr(std::string_view name) {
@@ -1376,6 +1381,9 @@ Status Filesystem::WriteXattr(const NodeKey& key, std::string_view name,
     spdlog::info("log level set to {}", text);
     return Status::OK();
   }
+  if (key.kind == NodeKind::kRoot && name == kCatchUpXattr) {
+    return store_->CatchUp();
+  }
   if (key.kind == NodeKind::kRoot && name == kBackupXattr) {
     const std::string dir(text);
     if (dir.empty() || dir[0] != '/') {
@@ -1408,14 +1416,15 @@ void Filesystem::SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
                           const char* value, size_t size, int) {
   NodeInfo node;
   Status s = GetNode(ino, &node);
-  if (s.ok()) s = CheckWritable(node.key);
   // Control attributes make the daemon act with its own rights (backups
-  // write where they are told): only root and the daemon's user may.
+  // write where they are told): only root and the daemon's user may. They
+  // work on read-only mounts too (catch-up, log level).
+  const bool control = std::string_view(name).rfind(kControlPrefix, 0) == 0;
   const uid_t uid = fuse_req_ctx(req)->uid;
-  if (s.ok() && std::string_view(name).rfind(kControlPrefix, 0) == 0 &&
-      uid != 0 && uid != geteuid()) {
+  if (s.ok() && control && uid != 0 && uid != geteuid()) {
     s = Status::NotPermitted("control attributes are for root and the daemon's user");
   }
+  if (s.ok() && !control) s = CheckWritable(node.key);
   if (s.ok()) s = WriteXattr(node.key, name, std::string_view(value, size));
   if (!s.ok()) return Fail(req, "setxattr", node.key.Path() + " " + name, s);
   fuse_reply_err(req, 0);

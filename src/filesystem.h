@@ -42,6 +42,9 @@ struct FsOptions {
   uint32_t default_uid = 0;      // owner of entries stored without one
   uint32_t default_gid = 0;
   uint64_t max_file_size = 1ull << 30;  // largest column value (EFBIG)
+  // The database changes under the daemon (a follower): file pages are not
+  // kept between opens.
+  bool follower = false;
 };
 
 class Filesystem {

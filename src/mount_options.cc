@@ -124,6 +124,22 @@ Status ApplyMountOption(std::string_view option, MountOptions* out) {
     out->log_file = std::string(value);
     return Status::OK();
   }
+  if (key == "follower") {
+    out->store.mode = StoreOptions::Mode::kSecondary;
+    out->store.secondary_path = std::string(value);  // empty: a temp dir
+    out->fs.follower = true;
+    // Read-only by the daemon's own checks, not the kernel's "ro": that
+    // would also refuse user.rowfs.ctl.catchup before it reaches us.
+    return Status::OK();
+  }
+  if (key == "catchup_interval") {
+    ROWFS_RETURN_IF_ERROR(need_value());
+    ROWFS_RETURN_IF_ERROR(ParseSeconds(key, value, &out->catchup_interval));
+    if (out->catchup_interval < 0.01) {
+      return Status::InvalidArgument("-o catchup_interval must be >= 0.01");
+    }
+    return Status::OK();
+  }
   if (key == "ro") {
     out->store.mode = StoreOptions::Mode::kReadOnly;
     out->fuse_options.emplace_back("ro");
@@ -261,6 +277,11 @@ rowfs mount options (-o):
   log_level=LEVEL        as --log-level
   logfile=PATH           log to PATH instead of stderr/syslog
   ro                     open the database read-only; every change is EROFS
+  follower[=DIR]         follow a database another rowfs has open read-write
+                         (a RocksDB secondary instance; DIR holds its own
+                         state, default a temporary directory); read-only
+  catchup_interval=SEC   follower: seconds between catch-ups (default 1);
+                         `setfattr -n user.rowfs.ctl.catchup -v 1 MNT` now
 
 RocksDB tuning (-o):
   block_cache=SIZE       shared LRU block cache (default 256M)

@@ -21,6 +21,8 @@ struct MountOptions {
   std::string log_file;          // empty: stderr (foreground) or syslog
   FsOptions fs;
   StoreOptions store;
+  // Follower mode (store.mode == kSecondary): seconds between catch-ups.
+  double catchup_interval = 1.0;
   // `-o` options for libfuse and the kernel (allow_other, ro, max_read=...).
   std::vector<std::string> fuse_options;
 };

@@ -1504,6 +1504,26 @@ Status Store::GetStats(std::string_view dataset, Stats* stats) const {
   return Status::OK();
 }
 
+Status Store::CatchUp() {
+  if (impl_->options.mode != StoreOptions::Mode::kSecondary) {
+    return Status::NotSupported("only a follower catches up");
+  }
+  ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(
+      impl_->db->TryCatchUpWithPrimary(), "catching up with the primary"));
+  std::unique_lock lock(impl_->datasets_mu);
+  for (auto& [name, ds] : impl_->datasets) {
+    std::string record;
+    rocksdb::Status rs = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta_cf,
+                                        DatasetRecordKey(name), &record);
+    if (!rs.ok()) continue;  // dropped by the primary, or never described
+    Policy policy;
+    if (DecodeDatasetRecord(record, &ds->attrs, &policy).ok()) {
+      ds->policy->Store(policy);
+    }
+  }
+  return Status::OK();
+}
+
 Status Store::SyncWal() {
   if (impl_->read_only()) return Status::OK();
   return Status::FromRocksDB(impl_->db->FlushWAL(/*sync=*/true), "syncing WAL");

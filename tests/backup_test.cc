@@ -228,5 +228,82 @@ TEST_F(NativeBackupTest, UsageErrorsExitTwo) {
   EXPECT_EQ(Tool("backup list " + ShellQuote(dir_.Sub("none"))).status, 1);
 }
 
+// ------------------------------------------------------------ followers
+
+class FollowerTest : public ViewTest {
+ protected:
+  void SetUp() override {
+    ViewTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    ASSERT_EQ(WriteFile("ds/r/c", "v0"), 0);
+    fmnt_ = dir_.Sub("follower");
+    ASSERT_EQ(mkdir(fmnt_.c_str(), 0755), 0);
+    follower_ = std::make_unique<Daemon>(
+        db_, fmnt_,
+        std::vector<std::string>{"-o", "follower,catchup_interval=0.1"});
+    ASSERT_TRUE(follower_->Start());
+  }
+  void TearDown() override {
+    if (follower_) {
+      EXPECT_TRUE(follower_->Stop());
+    }
+    ViewTest::TearDown();
+  }
+  std::string FollowerRead(const std::string& rel) {
+    return ::rowfs::Run("cat " + ShellQuote(fmnt_ + "/" + rel) + " 2>/dev/null")
+        .output;
+  }
+  // Polls the follower until `rel` reads `want` (or 5 s pass).
+  bool Eventually(const std::string& rel, const std::string& want) {
+    for (int i = 0; i < 250; ++i) {
+      if (FollowerRead(rel) == want) return true;
+      usleep(20000);
+    }
+    return false;
+  }
+  std::string fmnt_;
+  std::unique_ptr<Daemon> follower_;
+};
+
+TEST_F(FollowerTest, SeesThePrimarysWritesWithinTheInterval) {
+  EXPECT_EQ(FollowerRead("ds/r/c"), "v0");
+  ASSERT_EQ(WriteFile("ds/r/c", "v1"), 0);
+  ASSERT_EQ(mkdir(P("ds/r2").c_str(), 0755), 0);
+  ASSERT_EQ(WriteFile("ds/r2/x", "new row"), 0);
+  EXPECT_TRUE(Eventually("ds/r/c", "v1"));
+  EXPECT_TRUE(Eventually("ds/r2/x", "new row"));
+  EXPECT_EQ(::rowfs::Run("ls " + ShellQuote(fmnt_ + "/ds/r") + " | wc -l").output,
+            "2\n");  // c and c@<v0>
+  // Read-only.
+  EXPECT_NE(::rowfs::Run("echo x > " + ShellQuote(fmnt_ + "/ds/r/c")).status, 0);
+  // Catch-up on demand.
+  ASSERT_EQ(setxattr(fmnt_.c_str(), "user.rowfs.ctl.catchup", "1", 1, 0), 0);
+}
+
+TEST_F(FollowerTest, ReadsStayWholeWhileThePrimaryWrites) {
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int i = 1; !stop.load(); ++i) {
+      if (WriteFile("ds/r/c", "value-" + std::to_string(i) + "-end") != 0) break;
+    }
+  });
+  int reads = 0, changes = 0;
+  std::string last;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string v = FollowerRead("ds/r/c");
+    ++reads;
+    const bool whole = v == "v0" || (v.rfind("value-", 0) == 0 &&
+                                     v.size() > 10 && v.substr(v.size() - 4) == "-end");
+    EXPECT_TRUE(whole) << "torn read: '" << v << "'";
+    if (v != last) ++changes;
+    last = v;
+  }
+  stop = true;
+  writer.join();
+  EXPECT_GT(reads, 10);
+  EXPECT_GT(changes, 2) << "the follower never moved forward";
+}
+
 }  // namespace
 }  // namespace rowfs

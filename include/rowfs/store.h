@@ -341,6 +341,13 @@ class Store {
   std::shared_ptr<const Snapshot> NewSnapshot() const;
 
   // ---- Maintenance ----
+  // A follower (kSecondary) reads what the primary wrote since the last
+  // call: new versions, rows, deletions, dataset policies and attributes.
+  // Datasets the primary created after this store was opened stay
+  // invisible until it is reopened (a RocksDB secondary cannot add column
+  // families). NotSupported for other modes.
+  Status CatchUp();
+
   // Syncs the WAL (fsync of everything written so far).
   Status SyncWal();
   // Flushes memtables of every dataset to SST files.
