@@ -1010,6 +1010,9 @@ void Filesystem::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // The kernel would clip a follower's reads at a size it cached before the
   // content changed; direct I/O reads what this open loaded, whole.
   fi->direct_io = options_.follower ? 1 : 0;
+  // A read-only descriptor never has anything to store: spare its close
+  // the FLUSH round trip (FOPEN_NOFLUSH).
+  fi->noflush = writable ? 0 : 1;
   fuse_reply_open(req, fi);
 }
 

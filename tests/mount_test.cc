@@ -564,6 +564,19 @@ TEST_F(ObservabilityTest, LogLevelAndSignals) {
   EXPECT_EQ(ReadFile("ds/r/c"), "x");
 }
 
+TEST_F(ObservabilityTest, WarmReadsCostNoFlushLookupOrGetattr) {
+  ASSERT_EQ(WriteFile("ds/r/c", "cached"), 0);
+  ASSERT_EQ(ReadFile("ds/r/c"), "cached");
+  const std::string before = GetXattr(mnt_, "user.rowfs.stats");
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(ReadFile("ds/r/c"), "cached");
+  const std::string after = GetXattr(mnt_, "user.rowfs.stats");
+  // Read-only opens skip FLUSH (FOPEN_NOFLUSH); names and attributes come
+  // from the kernel's caches within their timeouts.
+  EXPECT_EQ(StatValue(after, "ops_flush"), StatValue(before, "ops_flush"));
+  EXPECT_EQ(StatValue(after, "ops_lookup"), StatValue(before, "ops_lookup"));
+  EXPECT_EQ(StatValue(after, "ops_open"), StatValue(before, "ops_open") + 50);
+}
+
 TEST_F(ObservabilityTest, DuAndDfSeeRealSizes) {
   ASSERT_EQ(WriteFile("ds/r/big", std::string(1 << 20, 'b')), 0);
   const CommandResult du = Sh("du -sk ds/r/big");
