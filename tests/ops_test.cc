@@ -796,10 +796,12 @@ std::vector<std::string> HelpOptions(const std::string& help) {
       }
     }
     for (const std::string& p : pieces) {
+      const size_t cut = p.find_first_of("=[");
       if (p[0] == '-') {
         names.push_back(p);
-      } else if (p.find('=') != std::string::npos) {
-        names.push_back(p.substr(0, p.find('=') + 1));
+      } else if (cut != std::string::npos) {
+        // "key=VALUE" -> "key="; "flag[=VALUE]" -> "flag"
+        names.push_back(p.substr(0, p[cut] == '=' ? cut + 1 : cut));
       } else if (first && std::islower(static_cast<unsigned char>(p[0]))) {
         names.push_back(p);  // a flag like "ro"
       }
