@@ -1290,6 +1290,78 @@ void MmapReadWrite(Ctx& c) {
   c.Check("f");
 }
 
+void MmapThroughAppendDescriptor(Ctx& c) {
+  // A shared mapping writes at its own offsets, also when the descriptor it
+  // was made through has O_APPEND (the kernel writes the pages back with
+  // their offsets).
+  c.Write("f", std::string(8192, '.'));
+  const int fd = FD(c, open(c.P("f"), O_RDWR | O_APPEND));
+  void* w = mmap(nullptr, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  c.Value("mmap shared writable", w != MAP_FAILED);
+  if (w != MAP_FAILED) {
+    std::memcpy(static_cast<char*>(w) + 100, "MAPPED", 6);
+    SYS(c, msync(w, 8192, MS_SYNC));
+    SYS(c, munmap(w, 8192));
+  }
+  FstatRec(c, "fstat after msync", fd);
+  PreadRec(c, "pread 6@100", fd, 6, 100);
+  SYS(c, write(fd, "end", 3));
+  SYS(c, lseek(fd, 0, SEEK_CUR));
+  SYS(c, close(fd));
+  c.Check("f");
+}
+
+void ListingWhileChangesArePending(Ctx& c) {
+  // ls (READDIRPLUS) while a descriptor holds changes that are not stored
+  // yet: the listing must not bring back the old size.
+  c.Write("f", "0123456789");
+  const int fd = FD(c, open(c.P("f"), O_RDWR | O_APPEND));
+  SYS(c, ftruncate(fd, 3));
+  FstatRec(c, "fstat after ftruncate", fd);
+  c.Listing("");
+  FstatRec(c, "fstat after the listing", fd);
+  c.Stat("f");
+  SYS(c, write(fd, "X", 1));
+  SYS(c, lseek(fd, 0, SEEK_CUR));
+  PreadRec(c, "pread all", fd, 20, 0);
+  // The same with a write that grows the file.
+  SYS(c, pwrite(fd, "more", 4, 0));
+  c.Listing("");
+  FstatRec(c, "fstat after a second listing", fd);
+  SYS(c, close(fd));
+  c.Check("f");
+  c.Listing("", {{"f", 1}});
+}
+
+void QuickReopenSharesContent(Ctx& c) {
+  // Every descriptor of a file shares one content, also right after the
+  // last descriptor was closed (FUSE sends that release asynchronously, so
+  // it may reach rowfs after the next open).
+  c.Write("f", "start");
+  int diverged = 0;
+  int first = -1;
+  for (int i = 0; i < 1000; ++i) {
+    const int x = open(c.P("f"), O_RDWR);
+    close(x);
+    const int a = open(c.P("f"), O_RDWR);
+    const int b = open(c.P("f"), O_RDWR);
+    const off_t end = lseek(b, 0, SEEK_END);
+    const bool wrote = pwrite(b, "X", 1, end) == 1;
+    char ch = 0;
+    if (!wrote || pread(a, &ch, 1, end) != 1 || ch != 'X') {
+      ++diverged;
+      if (first < 0) first = i;
+    }
+    close(a);
+    close(b);
+  }
+  c.Value("rounds where one descriptor missed another's write", diverged);
+  c.Value("the first such round (-1: none)", first);
+  struct stat st;
+  stat(c.P("f"), &st);
+  c.Value("size after 1000 one-byte appends", static_cast<long>(st.st_size));
+}
+
 void CopyFileRange(Ctx& c) {
   c.Write("src", Pattern(100000, 9));
   const int in = FD(c, open(c.P("src"), O_RDONLY));
@@ -1550,6 +1622,10 @@ const Scenario kScenarios[] = {
     {"FsyncAndFdatasync", Level::kRow, FsyncAndFdatasync},
     {"Statfs", Level::kRow, Statfs},
     {"MmapReadWrite", Level::kRow, MmapReadWrite},
+    {"MmapThroughAppendDescriptor", Level::kRow, MmapThroughAppendDescriptor},
+    {"ListingWhileChangesArePending", Level::kRow,
+     ListingWhileChangesArePending},
+    {"QuickReopenSharesContent", Level::kRow, QuickReopenSharesContent},
     {"CopyFileRange", Level::kRow, CopyFileRange},
     {"PosixFallocate", Level::kRow, PosixFallocate},
     {"Locks", Level::kRow, Locks},
@@ -1615,18 +1691,31 @@ TEST_P(PosixParityTest, SameAsTmpfs) {
   s.fn(ref);
   Ctx got(mnt_ + sub, /*on_rowfs=*/true);
   s.fn(got);
+  // A line diff (longest common subsequence), so that an extra or missing
+  // record shows as one line, not as a shift of all the following ones.
   const auto& a = ref.log();
   const auto& b = got.log();
+  std::vector<std::vector<int>> lcs(a.size() + 1, std::vector<int>(b.size() + 1));
+  for (size_t i = a.size(); i-- > 0;) {
+    for (size_t j = b.size(); j-- > 0;) {
+      lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1
+                               : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+    }
+  }
   std::ostringstream diff;
   int mismatches = 0;
-  for (size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
-    const std::string x = i < a.size() ? a[i] : "<missing>";
-    const std::string y = i < b.size() ? b[i] : "<missing>";
-    if (x == y) {
-      diff << "    " << x << "\n";
+  size_t i = 0, j = 0;
+  while (i < a.size() || j < b.size()) {
+    if (i < a.size() && j < b.size() && a[i] == b[j]) {
+      diff << "    " << a[i] << "\n";
+      ++i;
+      ++j;
+    } else if (j == b.size() || (i < a.size() && lcs[i + 1][j] >= lcs[i][j + 1])) {
+      ++mismatches;
+      diff << "  - tmpfs: " << a[i++] << "\n";
     } else {
       ++mismatches;
-      diff << "  - tmpfs: " << x << "\n  + rowfs: " << y << "\n";
+      diff << "  + rowfs: " << b[j++] << "\n";
     }
   }
   if (std::getenv("ROWFS_PARITY_VERBOSE") != nullptr) {
