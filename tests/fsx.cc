@@ -97,8 +97,9 @@ struct Stored {
   uint64_t hash;
   uint64_t size;
   uint64_t op;      // the operation that stored it
-  // Stored by the release of the last descriptor (creation or O_TRUNC not
-  // written since). FUSE sends that release asynchronously: an open of the
+  // Stored by the release of the last descriptor (a creation or O_TRUNC
+  // not written since, or changes no close of a writable descriptor
+  // stored). FUSE sends that release asynchronously: an open of the
   // same file that reaches rowfs first shares the still-open content, and
   // the store then merges into the next one. Such a version may be absent.
   bool uncertain;
@@ -250,12 +251,15 @@ class Fsx {
     f.dirty = true;
   }
 
-  // A descriptor of `f` is closed: rowfs stores pending writes at every
-  // close (FLUSH), a pending creation or O_TRUNC at the last one.
-  void ModelClose(File& f) {
-    if (f.dirty) {
+  // A descriptor of `f` with `flags` was closed. rowfs stores pending writes
+  // at the close (FLUSH) of a descriptor open for writing (read-only ones
+  // are opened FOPEN_NOFLUSH: their close sends none), and whatever is
+  // pending, a creation or O_TRUNC included, at the release of the last
+  // descriptor.
+  void ModelClose(File& f, int flags) {
+    if (f.dirty && Writable(flags)) {
       Store(f, false);
-    } else if (f.deferred && f.fds.empty() && f.anchor < 0) {
+    } else if ((f.dirty || f.deferred) && f.fds.empty() && f.anchor < 0) {
       Store(f, true);
     }
   }
@@ -336,7 +340,7 @@ class Fsx {
       Fail("close(" + f.name + " fd " + std::to_string(d.fd) + "): " +
            ErrnoText(errno));
     }
-    ModelClose(f);
+    ModelClose(f, d.flags);
     ReadBack(f, "after close");
   }
 
@@ -354,7 +358,7 @@ class Fsx {
     close(fd);
     if (err != 0) Fail("read-back read(" + f.name + "): " + ErrnoText(err));
     // The read-back descriptor's close is a close too.
-    ModelClose(f);
+    ModelClose(f, O_RDONLY);
     Compare(f.data, got, 0, std::string("read-back of ") + f.name + " " + when);
     if (st_rc != 0 || static_cast<uint64_t>(st.st_size) != f.data.size()) {
       Fail("read-back fstat(" + f.name + "): size " +
@@ -426,7 +430,7 @@ class Fsx {
         Log("close " + f.name + " held fd " + std::to_string(f.anchor));
         if (close(f.anchor) != 0) Fail("close: " + ErrnoText(errno));
         f.anchor = -1;
-        ModelClose(f);
+        ModelClose(f, O_RDONLY);
       }
     }
     for (File& f : files_) {
