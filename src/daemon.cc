@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,8 +82,10 @@ void NotifySystemd(const char* state) {
 // A mountpoint left behind by a daemon that died answers ENOTCONN; detach
 // it so that the new mount can take its place.
 void CleanStaleMount(const std::string& mountpoint) {
-  struct stat st;
-  if (stat(mountpoint.c_str(), &st) == 0 || errno != ENOTCONN) return;
+  // statfs, not stat: the kernel answers stat from its attribute cache for a
+  // while after the daemon died, statfs always asks.
+  struct statfs sfs;
+  if (statfs(mountpoint.c_str(), &sfs) == 0 || errno != ENOTCONN) return;
   if (umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
     const std::string cmd = "fusermount3 -u -z '" + mountpoint + "' 2>/dev/null";
     if (std::system(cmd.c_str()) != 0) return;

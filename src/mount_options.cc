@@ -169,9 +169,12 @@ Status ParseCommandLine(int argc, char** argv, MountOptions* out,
       "s,single-threaded", "")("o,options", "",
                                cxxopts::value<std::vector<std::string>>())(
       "log-level", "", cxxopts::value<std::string>())("h,help", "")(
-      "V,version", "")("positional", "",
-                       cxxopts::value<std::vector<std::string>>());
-  parser.parse_positional({"positional"});
+      "V,version", "")("db", "", cxxopts::value<std::string>())(
+      "mountpoint", "", cxxopts::value<std::string>())(
+      "extra", "", cxxopts::value<std::vector<std::string>>());
+  // Single-string positionals: cxxopts splits vector values at commas, and
+  // paths may contain them.
+  parser.parse_positional({"db", "mountpoint", "extra"});
   cxxopts::ParseResult r;
   try {
     r = parser.parse(argc, argv);
@@ -217,14 +220,12 @@ Status ParseCommandLine(int argc, char** argv, MountOptions* out,
     }
     out->log_level = level;
   }
-  std::vector<std::string> positional;
-  if (r.count("positional")) {
-    positional = r["positional"].as<std::vector<std::string>>();
-  }
-  if (positional.size() != 2) {
+  if (!r.count("db") || !r.count("mountpoint") || r.count("extra")) {
     return Status::InvalidArgument(
         "usage: rowfs [options] DB_DIR MOUNTPOINT [-o opt,...] (see --help)");
   }
+  const std::string positional[2] = {r["db"].as<std::string>(),
+                                     r["mountpoint"].as<std::string>()};
   std::error_code ec;
   out->db_path = std::filesystem::absolute(positional[0], ec).lexically_normal();
   out->mountpoint =

@@ -440,6 +440,19 @@ TEST_F(FsTest, UnlinkedOpenFileIsNotStoredOnClose) {
   EXPECT_TRUE(List("ds/r").empty());
 }
 
+TEST_F(FsTest, PathsWithCommasMount) {
+  const std::string db = dir_.Sub("db,with,commas");
+  const std::string mnt = dir_.Sub("mnt,too");
+  ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
+  Daemon other(db, mnt);
+  ASSERT_TRUE(other.Start());
+  EXPECT_EQ(::rowfs::Run("mkdir " + ShellQuote(mnt + "/ds")).status, 0);
+  EXPECT_NE(::rowfs::Run("grep -F " + ShellQuote(mnt) + " /proc/self/mounts")
+                .output.find("fuse.rowfs"),
+            std::string::npos);
+  EXPECT_TRUE(other.Stop());
+}
+
 class HiddenVersionsTest : public FsTest {
  protected:
   std::vector<std::string> DaemonArgs() const override {

@@ -1462,7 +1462,7 @@ TEST_F(StaleMountTest, NextDaemonDetachesTheDeadMount) {
 // up to attr_timeout after the crash; a daemon started in that window
 // mounts on top of the dead mount, which reappears (ENOTCONN) once the new
 // one is unmounted. statfs(2) is never cached. Enable once fixed.
-TEST_F(StaleMountTest, DISABLED_RestartRightAfterTheKillDetachesTheDeadMount) {
+TEST_F(StaleMountTest, RestartRightAfterTheKillDetachesTheDeadMount) {
   KillLeavingStaleMount(/*wait_for_enotconn=*/false);
   if (HasFatalFailure()) return;
   daemon_ = std::make_unique<Daemon>(db_, mnt_);
