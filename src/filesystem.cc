@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <sys/xattr.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -72,7 +73,6 @@ Status ParseUnsigned(std::string_view text, uint64_t* v) {
 struct Filesystem::FileHandle {
   NodeId node;
   std::shared_ptr<OpenFile> file;
-  bool append;
   bool writable;
 };
 
@@ -328,6 +328,11 @@ Status Filesystem::StatKey(const NodeKey& key,
   }
   if (open != nullptr) {
     std::lock_guard lock(open->mu);
+    if (open->unlinked) {
+      FillStat(key, open->attrs, open->data.size(), open->modified_ms, st);
+      st->st_nlink = 0;
+      return Status::OK();
+    }
     if (open->NeedsStoreOnRelease()) {
       Attrs a = open->attrs;
       if (!open->created) {
@@ -803,9 +808,21 @@ void Filesystem::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   if (!s.ok()) return Fail(req, "unlink", dir.key.Path() + "/" + name, s);
   bool pending_create = false;
   if (auto node = inodes_.Find(key); node && node->open_file) {
-    std::lock_guard lock(node->open_file->mu);
-    pending_create = node->open_file->created;
-    node->open_file->unlinked = true;
+    // Descriptors still open keep reading and stat-ing what the file held,
+    // as on a local filesystem: take it in before it goes.
+    OpenFile& f = *node->open_file;
+    std::lock_guard lock(f.mu);
+    pending_create = f.created;
+    if (!f.created) {
+      ColumnInfo info;
+      const bool has_attrs =
+          store_->StatColumn(key.dataset, key.row, key.column, &info).ok() &&
+          info.attrs;
+      f.attrs = has_attrs ? *info.attrs : FileDefaults();
+      s = f.EnsureLoaded(LoaderFor(node->id));
+      if (!s.ok()) return Fail(req, "unlink", key.Path(), s);
+    }
+    f.unlinked = true;
   }
   s = key.kind == NodeKind::kVersion
           ? store_->DeleteVersion(key.dataset, key.row, key.column, key.ts)
@@ -835,6 +852,15 @@ void Filesystem::Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
     if (s.ok() && (key.kind == NodeKind::kSnapshotDir ||
                    key.kind == NodeKind::kAsofDir)) {
       s = Status::NotPermitted("view directories cannot be removed");
+    }
+    if (s.ok() && key.kind == NodeKind::kRow) {
+      for (const auto& [file_key, file] : inodes_.OpenFilesIn(key)) {
+        std::lock_guard lock(file->mu);
+        if (file->created && !file->unlinked) {
+          s = Status::NotEmpty(file_key.Path() + " is being written");
+          break;
+        }
+      }
     }
     if (s.ok()) {
       s = key.kind == NodeKind::kDataset
@@ -955,7 +981,6 @@ void Filesystem::Create(fuse_req_t req, fuse_ino_t parent, const char* name,
   });
   {
     std::lock_guard lock(file->mu);
-    ++file->handles;
     if (exists && (fi->flags & O_TRUNC)) {
       s = file->Truncate(0, options_.max_file_size, Now(), LoaderFor(node.id),
                          /*at_open=*/true);
@@ -965,8 +990,8 @@ void Filesystem::Create(fuse_req_t req, fuse_ino_t parent, const char* name,
     Status st_s = StatKey(key, file, &e.attr);
     if (st_s.ok()) e.attr.st_ino = node.st_ino;
   }
-  auto* handle = new FileHandle{node.id, file, (fi->flags & O_APPEND) != 0,
-                                (fi->flags & O_ACCMODE) != O_RDONLY};
+  auto* handle =
+      new FileHandle{node.id, file, (fi->flags & O_ACCMODE) != O_RDONLY};
   fi->fh = reinterpret_cast<uint64_t>(handle);
   fi->keep_cache = 1;
   fuse_reply_create(req, &e, fi);
@@ -977,7 +1002,10 @@ void Filesystem::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Status s = GetNode(ino, &node);
   if (s.ok() && !node.key.IsFile()) s = Status::NotPermitted("a directory");
   const bool writable = (fi->flags & O_ACCMODE) != O_RDONLY;
-  if (s.ok() && writable) s = CheckWritable(node.key);
+  // O_TRUNC truncates even a read-only open (the kernel checked write
+  // permission); the atomic-O_TRUNC capability leaves it to us.
+  const bool truncate = (fi->flags & O_TRUNC) != 0;
+  if (s.ok() && (writable || truncate)) s = CheckWritable(node.key);
   if (!s.ok()) return Fail(req, "open", node.key.Path(), s);
   auto file = inodes_.AttachOpenFile(ino, [] { return OpenFile::ForExisting(); });
   if (file == nullptr) {
@@ -989,19 +1017,16 @@ void Filesystem::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       // Fail the open, not a later read, when the entry is gone.
       s = file->EnsureLoaded(LoaderFor(ino));
     }
-    if (s.ok()) {
-      ++file->handles;
-      if (writable && (fi->flags & O_TRUNC)) {
-        s = file->Truncate(0, options_.max_file_size, Now(), LoaderFor(ino),
-                           /*at_open=*/true);
-      }
+    if (s.ok() && truncate) {
+      s = file->Truncate(0, options_.max_file_size, Now(), LoaderFor(ino),
+                         /*at_open=*/true);
     }
   }
   if (!s.ok()) {
-    inodes_.DetachOpenFile(ino, file.get());
+    DropHandle(ino, file.get());
     return Fail(req, "open", node.key.Path(), s);
   }
-  auto* handle = new FileHandle{ino, file, (fi->flags & O_APPEND) != 0, writable};
+  auto* handle = new FileHandle{ino, file, writable};
   fi->fh = reinterpret_cast<uint64_t>(handle);
   // Every change the daemon makes to a column invalidates the kernel's pages
   // of its nodes, so cached pages stay valid between opens; a follower's
@@ -1037,8 +1062,7 @@ void Filesystem::Write(fuse_req_t req, fuse_ino_t ino, const char* buf,
   {
     std::lock_guard lock(h->file->mu);
     s = h->file->Write(static_cast<uint64_t>(off), std::string_view(buf, size),
-                       h->append, options_.max_file_size, Now(),
-                       LoaderFor(ino));
+                       options_.max_file_size, Now(), LoaderFor(ino));
   }
   if (!s.ok()) {
     NodeInfo node;
@@ -1079,22 +1103,29 @@ void Filesystem::Fsync(fuse_req_t req, fuse_ino_t ino, int,
   fuse_reply_err(req, 0);
 }
 
-void Filesystem::Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  std::unique_ptr<FileHandle> h(reinterpret_cast<FileHandle*>(fi->fh));
-  bool last = false;
+void Filesystem::DropHandle(NodeId id, OpenFile* f) {
+  int remaining;
   {
-    std::lock_guard lock(h->file->mu);
-    last = --h->file->handles == 0;
-    if (last) {
-      // Changes made after the last flush (e.g. through mmap) are kept.
-      Status s = Persist(ino, h->file.get(), false);
+    // Under the file's lock, so that of two releases exactly one sees zero
+    // and stores what is pending (e.g. writes through mmap after the last
+    // flush).
+    std::lock_guard lock(f->mu);
+    remaining = f->handles.fetch_sub(1) - 1;
+    if (remaining == 0) {
+      Status s = Persist(id, f, false);
       if (!s.ok()) {
-        spdlog::error("release {}: storing the last changes failed: {}", ino,
+        spdlog::error("release {}: storing the last changes failed: {}", id,
                       s.ToString());
       }
     }
   }
-  if (last) inodes_.DetachOpenFile(ino, h->file.get());
+  // The table detaches it only if no open attached it again meanwhile.
+  if (remaining == 0) inodes_.DetachOpenFile(id, f);
+}
+
+void Filesystem::Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  std::unique_ptr<FileHandle> h(reinterpret_cast<FileHandle*>(fi->fh));
+  DropHandle(ino, h->file.get());
   fuse_reply_err(req, 0);
 }
 
@@ -1127,13 +1158,7 @@ Status Filesystem::FillDir(DirHandle* h, const NodeInfo& dir) {
     return Status::OK();
   }
   if (k.kind == NodeKind::kAsofDir) return Status::OK();  // looked up by T
-  if (k.kind == NodeKind::kDataset) {
-    Status s;
-    h->cursor = store_->NewRowCursor(k.dataset, "", &s, view);
-    h->streaming = true;
-    h->next_off = 3;  // after "." and ".."
-    return s;
-  }
+
   std::vector<ColumnInfo> columns;
   ROWFS_RETURN_IF_ERROR(store_->ListColumns(k.dataset, k.row, &columns, view));
   for (const ColumnInfo& c : columns) {
@@ -1149,6 +1174,32 @@ Status Filesystem::FillDir(DirHandle* h, const NodeInfo& dir) {
       DirEntry e{key.Name(), key, {}};
       FillStat(key, a, v.size, v.ts, &e.st);
       h->entries.push_back(std::move(e));
+    }
+  }
+  // Files open with changes not stored yet: a created one is listed (it
+  // exists from creation on), and any such file reports the attributes of
+  // what it holds now, so the kernel's view of an open file stays right.
+  if (k.view == 0) {
+    for (const auto& [file_key, file] : inodes_.OpenFilesIn(k)) {
+      bool pending = false, created = false;
+      {
+        std::lock_guard lock(file->mu);
+        pending = file->NeedsStoreOnRelease() && !file->unlinked;
+        created = file->created;
+      }
+      if (!pending) continue;
+      auto it = std::find_if(h->entries.begin(), h->entries.end(),
+                             [&](const DirEntry& e) { return e.key == file_key; });
+      if (it == h->entries.end()) {
+        if (!created) continue;
+        it = h->entries.insert(
+            std::upper_bound(h->entries.begin(), h->entries.end(), file_key,
+                             [](const NodeKey& key, const DirEntry& e) {
+                               return key.Name() < e.name;
+                             }),
+            DirEntry{file_key.Name(), file_key, {}});
+      }
+      if (!StatKey(file_key, file, &it->st).ok()) h->entries.erase(it);
     }
   }
   return Status::OK();
@@ -1178,9 +1229,13 @@ void Filesystem::OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   NodeInfo node;
   Status s = GetNode(ino, &node);
   if (s.ok() && node.key.IsFile()) s = Status::NotPermitted("not a directory");
+  // The listing itself is read at the first readdir from offset 0 (and again
+  // after a rewinddir), so it shows what exists when it is read.
+  struct stat st;
+  if (s.ok()) s = StatKey(node.key, nullptr, &st);
   auto h = std::make_unique<DirHandle>();
   h->dir = node;
-  if (s.ok()) s = FillDir(h.get(), node);
+  h->streaming = node.key.kind == NodeKind::kDataset;
   if (!s.ok()) return Fail(req, "opendir", node.key.Path(), s);
   fi->fh = reinterpret_cast<uint64_t>(h.release());
   fuse_reply_open(req, fi);
@@ -1238,6 +1293,11 @@ Status Filesystem::FillDirBuffer(fuse_req_t req, DirHandle* h, off_t off,
   if (off < 2 && !add("..", nullptr, dot, 2)) return Status::OK();
 
   if (!h->streaming) {
+    if (off == 0) {
+      // The first read, or a rewinddir: what the directory holds now.
+      h->entries.clear();
+      ROWFS_RETURN_IF_ERROR(FillDir(h, h->dir));
+    }
     for (size_t i = off < 2 ? 0 : static_cast<size_t>(off - 2);
          i < h->entries.size(); ++i) {
       const DirEntry& e = h->entries[i];

@@ -131,6 +131,9 @@ class Filesystem {
   NodeInfo MakeEntry(const NodeKey& key, const struct stat& st,
                      fuse_entry_param* e);
   OpenFile::Loader LoaderFor(NodeId id) const;
+  // Drops one handle of `f`; the last one stores pending changes and
+  // detaches the file from its node.
+  void DropHandle(NodeId id, OpenFile* f);
   // Stores the open file's content as one version. REQUIRES: f->mu held.
   Status Persist(NodeId id, OpenFile* f, bool sync);
   // Moves a stored version to `to_ms` (utimens on a closed file).

@@ -1,5 +1,7 @@
 #include "inode_table.h"
 
+#include "open_file.h"
+
 #include <functional>
 #include <tuple>
 
@@ -156,6 +158,7 @@ std::shared_ptr<OpenFile> InodeTable::AttachOpenFile(
   if (it == by_id_.end()) return nullptr;
   Node* n = it->second.get();
   if (n->open_file == nullptr) n->open_file = make();
+  n->open_file->handles.fetch_add(1);
   return n->open_file;
 }
 
@@ -164,8 +167,22 @@ void InodeTable::DetachOpenFile(NodeId id, const OpenFile* file) {
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return;
   Node* n = it->second.get();
-  if (n->open_file.get() == file) n->open_file.reset();
+  if (n->open_file.get() == file && file->handles.load() == 0) {
+    n->open_file.reset();
+  }
   MaybeEraseLocked(n);
+}
+
+std::vector<std::pair<NodeKey, std::shared_ptr<OpenFile>>> InodeTable::OpenFilesIn(
+    const NodeKey& row) const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<NodeKey, std::shared_ptr<OpenFile>>> out;
+  for (Node* n : UnderLocked(row, 2)) {
+    if (n->key.IsFile() && n->open_file != nullptr) {
+      out.emplace_back(n->key, n->open_file);
+    }
+  }
+  return out;
 }
 
 std::vector<InodeTable::Node*> InodeTable::UnderLocked(const NodeKey& key,

@@ -121,12 +121,18 @@ class InodeTable {
   // is open on it. Unknown ids are ignored.
   void Forget(NodeId id, uint64_t n);
 
-  // Returns the node's OpenFile, creating it with `make` when none exists.
+  // Returns the node's OpenFile, creating it with `make` when none exists,
+  // with one more handle counted (atomically with the lookup, so a release
+  // cannot detach it in between). Null for an unknown node.
   std::shared_ptr<OpenFile> AttachOpenFile(
       NodeId id, const std::function<std::shared_ptr<OpenFile>()>& make);
-  // Called after the last handle of `file` closed: detaches it from the node
-  // (unless a new one replaced it) and frees the node if it was forgotten.
+  // After a release brought `file`'s handles to zero: detaches it from the
+  // node unless an open attached it again meanwhile, and frees the node if
+  // the kernel forgot it.
   void DetachOpenFile(NodeId id, const OpenFile* file);
+  // The open files of the column and version nodes inside a row.
+  std::vector<std::pair<NodeKey, std::shared_ptr<OpenFile>>> OpenFilesIn(
+      const NodeKey& row) const;
 
   // Removes the node at `key` (and, for a column, its version nodes) from
   // the namespace. Kernel dentries of the removed versions are returned.

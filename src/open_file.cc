@@ -40,10 +40,9 @@ Status OpenFile::Read(uint64_t offset, size_t size, const Loader& load,
   return Status::OK();
 }
 
-Status OpenFile::Write(uint64_t offset, std::string_view bytes, bool append,
+Status OpenFile::Write(uint64_t offset, std::string_view bytes,
                        uint64_t max_size, uint64_t now_ms, const Loader& load) {
   ROWFS_RETURN_IF_ERROR(EnsureLoaded(load));
-  if (append) offset = data.size();
   if (offset > max_size || bytes.size() > max_size - offset) {
     return Status::TooLarge("write ends at byte " +
                             std::to_string(offset + bytes.size()) +

@@ -9,6 +9,7 @@
 #ifndef ROWFS_SRC_OPEN_FILE_H_
 #define ROWFS_SRC_OPEN_FILE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -36,10 +37,12 @@ class OpenFile {
   // Copies up to `size` bytes at `offset` into *out (short at the end).
   Status Read(uint64_t offset, size_t size, const Loader& load,
               std::string* out);
-  // Writes at `offset` (or at the end with `append`), zero-filling a gap.
-  // TooLarge when the result would exceed `max_size`.
-  Status Write(uint64_t offset, std::string_view data, bool append,
-               uint64_t max_size, uint64_t now_ms, const Loader& load);
+  // Writes at `offset`, zero-filling a gap. The kernel has already turned
+  // O_APPEND into the end-of-file offset (and writes mmap pages back at
+  // their own offsets through any writable handle). TooLarge when the
+  // result would exceed `max_size`.
+  Status Write(uint64_t offset, std::string_view data, uint64_t max_size,
+               uint64_t now_ms, const Loader& load);
   // Grows (zero-filled) or shrinks the content. `at_open` (O_TRUNC) makes
   // the change deferred rather than dirty: see `deferred`.
   Status Truncate(uint64_t size, uint64_t max_size, uint64_t now_ms,
@@ -70,7 +73,9 @@ class OpenFile {
   // A utimens received while dirty: the version is stored at exactly this
   // timestamp instead of a server timestamp.
   std::optional<uint64_t> mtime_override;
-  int handles = 0;
+  // Open handles. Incremented by InodeTable::AttachOpenFile under the table's
+  // lock, decremented by the last step of a release under `mu`.
+  std::atomic<int> handles{0};
 };
 
 }  // namespace rowfs

@@ -56,20 +56,6 @@ TEST_F(FsxTest, FixedSeedOnAMount) {
   RunAndRemount(kSeed, 30000, Options());
 }
 
-// TEMPORARY, while three known bugs are open (see the options in fsx.h):
-// mapped pages written back through an O_APPEND descriptor are appended;
-// a release racing with the next open splits a file's shared content; and a
-// listing reports the stored size of a file with changes pending. The same
-// exerciser with those three paths avoided, so that everything else keeps
-// being checked. Remove once FixedSeedOnAMount passes.
-TEST_F(FsxTest, FixedSeedAvoidingKnownBugs) {
-  FsxOptions o = Options();
-  o.append_mmap = false;
-  o.hold_open = true;
-  o.settle_before_listing = true;
-  RunAndRemount(kSeed + 1, 10000, o);
-}
-
 // The exerciser's model against a local filesystem (no versions there):
 // tmpfs (/dev/shm) when there is one, as fsync is free there.
 TEST(FsxSelfTest, ModelAgreesWithALocalFilesystem) {
