@@ -24,6 +24,7 @@ int ToErrno(const Status& s) {
     case C::kTooLarge: return EFBIG;
     case C::kNoAttribute: return ENODATA;
     case C::kRange: return ERANGE;
+    case C::kStale: return ESTALE;
   }
   return EIO;
 }

@@ -53,6 +53,13 @@ bool IsImplicit(const ColumnInfo& info) {
 
 bool IsWholeSecond(uint64_t ms) { return ms % 1000 == 0; }
 
+// "/dir/name" for messages about a name inside `dir` ("/name" at the root).
+std::string ChildPath(const NodeKey& dir, std::string_view name) {
+  std::string path = dir.Path();
+  if (path.back() != '/') path.push_back('/');
+  return path.append(name);
+}
+
 // A view root's mtime: when its snapshot was taken, or its "as of" time.
 uint64_t ViewTime(const ReadView& view) {
   return view.snapshot != nullptr ? view.snapshot->time_ms() : view.as_of;
@@ -115,6 +122,19 @@ uint64_t Filesystem::Now() const { return store_->options().clock->NowMs(); }
 
 // ---------------------------------------------------------------- helpers
 
+std::shared_mutex& Filesystem::DirLocks::For(const NodeKey& dir) {
+  return stripes_[StableInodeNumber(dir) % stripes_.size()];
+}
+
+Filesystem::DirLocks::Pair::Pair(DirLocks* locks, const NodeKey& a,
+                                 const NodeKey& b) {
+  std::shared_mutex* x = &locks->For(a);
+  std::shared_mutex* y = &locks->For(b);
+  if (y < x) std::swap(x, y);
+  first_ = std::unique_lock(*x);
+  if (y != x) second_ = std::unique_lock(*y);
+}
+
 void Filesystem::Fail(fuse_req_t req, const char* op, const std::string& path,
                       const Status& s) {
   const int err = ToErrno(s);
@@ -122,7 +142,8 @@ void Filesystem::Fail(fuse_req_t req, const char* op, const std::string& path,
   if (!IsRefusal(s)) {
     spdlog::error("{} {}: {}", op, path, s.ToString());
   } else if (s.code() == Status::Code::kNotFound ||
-             s.code() == Status::Code::kNoAttribute) {
+             s.code() == Status::Code::kNoAttribute ||
+             s.code() == Status::Code::kStale) {
     spdlog::debug("{} {}: {}", op, path, s.ToString());
   } else {
     spdlog::info("{} {}: refused ({}): {}", op, path, strerror(err),
@@ -217,6 +238,49 @@ Status Filesystem::CheckWritable(const NodeKey& key) const {
   }
   if (store_->read_only()) return Status::ReadOnly("read-only mount");
   return Status::OK();
+}
+
+Status Filesystem::OrphanOpenFile(const NodeKey& key, bool* was_created) {
+  *was_created = false;
+  std::optional<NodeInfo> node = inodes_.Find(key);
+  if (!node || node->open_file == nullptr) return Status::OK();
+  // Descriptors still open keep reading and stat-ing what the file held,
+  // as on a local filesystem: take it in before it goes.
+  OpenFile& f = *node->open_file;
+  std::lock_guard lock(f.mu);
+  *was_created = f.created;
+  if (!f.created && !f.unlinked) {
+    ColumnInfo info;
+    const bool has_attrs =
+        store_->StatColumn(key.dataset, key.row, key.column, &info).ok() &&
+        info.attrs;
+    f.attrs = has_attrs ? *info.attrs : FileDefaults();
+    ROWFS_RETURN_IF_ERROR(f.EnsureLoaded(LoaderFor(node->id)));
+  }
+  f.unlinked = true;
+  return Status::OK();
+}
+
+void Filesystem::ForgetIfColumnVanished(const NodeKey& version) {
+  if (version.kind != NodeKind::kVersion) return;
+  ColumnInfo info;
+  if (!store_->StatColumn(version.dataset, version.row, version.column, &info)
+           .IsNotFound()) {
+    return;
+  }
+  // Its last version went by its version name: the kernel may still hold a
+  // positive entry for the column itself.
+  const NodeKey column =
+      NodeKey::Column(version.dataset, version.row, version.column);
+  bool unused = false;
+  Status s = OrphanOpenFile(column, &unused);
+  if (!s.ok()) spdlog::info("{}: {}", column.Path(), s.ToString());
+  std::vector<EntryInvalidation> stale;
+  inodes_.Remove(column, &stale);
+  if (auto row = inodes_.Find(column.Parent())) {
+    stale.push_back({row->id, column.Name()});
+  }
+  QueueEntryInvalidations(std::move(stale));
 }
 
 Status Filesystem::CreateSnapshot(std::string_view name, NodeKey* root) {
@@ -347,17 +411,28 @@ Status Filesystem::StatKey(const NodeKey& key,
     }
   }
   ColumnInfo info;
+  Status s = key.kind == NodeKind::kColumn
+                 ? store_->StatColumn(key.dataset, key.row, key.column, &info,
+                                      1, view)
+                 : store_->StatVersion(key.dataset, key.row, key.column, key.ts,
+                                       &info, view);
+  if (s.IsNotFound() && open != nullptr) {
+    // Gone from under an open descriptor: like an unlinked file, it keeps
+    // what it holds.
+    std::lock_guard lock(open->mu);
+    if (open->loaded) {
+      FillStat(key, open->attrs.mode != 0 ? open->attrs : FileDefaults(),
+               open->data.size(), open->modified_ms, st);
+      st->st_nlink = 0;
+      return Status::OK();
+    }
+  }
+  ROWFS_RETURN_IF_ERROR(s);
   if (key.kind == NodeKind::kColumn) {
-    ROWFS_RETURN_IF_ERROR(
-        store_->StatColumn(key.dataset, key.row, key.column, &info, 1, view));
     if (IsImplicit(info)) {
       return Status::NotFound(key.Path() +
                               " has only version files, never written itself");
     }
-  } else {
-    ROWFS_RETURN_IF_ERROR(
-        store_->StatVersion(key.dataset, key.row, key.column, key.ts, &info,
-                            view));
   }
   FillStat(key, info.attrs.value_or(FileDefaults()), info.versions[0].size,
            info.versions[0].ts, st);
@@ -486,7 +561,7 @@ Status Filesystem::Persist(NodeId id, OpenFile* f, bool sync) {
   ROWFS_RETURN_IF_ERROR(store_->Write(batch, WriteOptions{sync}, &stamps));
   counters_.VersionStored();
   f->MarkStored(stamps[0]);
-  InvalidateColumn(k.dataset, k.row, k.column, id);
+  InvalidateWritten(k, stamps[0], id);
   // A version file stamped by utimens while open moves like a closed one.
   if (restamp) return Restamp(node, restamp_to);
   return Status::OK();
@@ -588,6 +663,19 @@ void Filesystem::InvalidateColumn(std::string_view ds, std::string_view row,
   }
 }
 
+void Filesystem::InvalidateWritten(const NodeKey& key, uint64_t ts,
+                                   NodeId keep_data_of) {
+  // A new version changes what "col" shows and what "col@ts" holds; every
+  // other version is immutable and keeps its cached attributes and pages.
+  for (const NodeKey& k :
+       {NodeKey::Column(key.dataset, key.row, key.column),
+        NodeKey::Version(key.dataset, key.row, key.column, ts)}) {
+    if (auto node = inodes_.Find(k)) {
+      InvalidateInode(node->id, node->id != keep_data_of);
+    }
+  }
+}
+
 void Filesystem::QueueEntryInvalidations(std::vector<EntryInvalidation> entries) {
   if (entries.empty() || session_ == nullptr) return;
   {
@@ -626,13 +714,14 @@ void Filesystem::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   NodeInfo dir;
   NodeKey key;
   Status s = GetNode(parent, &dir);
+  std::shared_lock names(dir_locks_.For(dir.key));
   if (s.ok()) s = ChildKey(dir, name, &key);
   if (!s.ok()) {
     if (s.code() == Status::Code::kInvalidArgument) {
       // A name that cannot exist simply is not there.
       s = Status::NotFound(s.message());
     }
-    return Fail(req, "lookup", dir.key.Path() + "/" + name, s);
+    return Fail(req, "lookup", ChildPath(dir.key, name), s);
   }
   // A file created but not yet stored exists only in the inode table.
   std::shared_ptr<OpenFile> open;
@@ -651,11 +740,24 @@ void Filesystem::Forget(fuse_ino_t ino, uint64_t nlookup) {
   inodes_.Forget(ino, nlookup);
 }
 
-void Filesystem::GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+void Filesystem::GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   NodeInfo node;
   Status s = GetNode(ino, &node);
+  // fstat: the descriptor's own file, whatever happened to its name.
+  if (fi != nullptr && node.key.IsFile() && fi->fh != 0) {
+    node.open_file = reinterpret_cast<FileHandle*>(fi->fh)->file;
+  }
   struct stat st;
   if (s.ok()) s = StatKey(node.key, node.open_file, &st);
+  if (s.IsNotFound() && node.id != kRootNodeId) {
+    // The kernel only asks for attributes through a name it still holds
+    // (an open file's are served from the file): the entry went without the
+    // kernel being told yet (its last version removed by version name, a
+    // policy expiring it). ESTALE makes the VFS walk the path again with
+    // revalidation, which then finds the name gone, so e.g. open(O_CREAT)
+    // creates it instead of failing.
+    s = Status::Stale(node.key.Path() + " vanished");
+  }
   if (!s.ok()) return Fail(req, "getattr", node.key.Path(), s);
   st.st_ino = node.st_ino;
   fuse_reply_attr(req, &st, options_.attr_timeout);
@@ -743,6 +845,7 @@ void Filesystem::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name,
   NodeInfo dir;
   NodeKey key;
   Status s = GetNode(parent, &dir);
+  std::unique_lock names(dir_locks_.For(dir.key));
   const Attrs attrs = Caller(req, mode);
   if (s.ok() && dir.key.kind == NodeKind::kSnapshotDir) {
     s = CreateSnapshot(name, &key);
@@ -760,7 +863,7 @@ void Filesystem::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name,
   }
   struct stat st;
   if (s.ok()) s = StatKey(key, nullptr, &st);
-  if (!s.ok()) return Fail(req, "mkdir", dir.key.Path() + "/" + name, s);
+  if (!s.ok()) return Fail(req, "mkdir", ChildPath(dir.key, name), s);
   fuse_entry_param e;
   MakeEntry(key, st, &e);
   fuse_reply_entry(req, &e);
@@ -771,6 +874,7 @@ void Filesystem::Mknod(fuse_req_t req, fuse_ino_t parent, const char* name,
   NodeInfo dir;
   NodeKey key;
   Status s = GetNode(parent, &dir);
+  std::unique_lock names(dir_locks_.For(dir.key));
   if (s.ok() && !S_ISREG(mode)) {
     s = Status::NotPermitted("only regular files can be created");
   }
@@ -790,7 +894,7 @@ void Filesystem::Mknod(fuse_req_t req, fuse_ino_t parent, const char* name,
   }
   struct stat st;
   if (s.ok()) s = StatKey(key, nullptr, &st);
-  if (!s.ok()) return Fail(req, "mknod", dir.key.Path() + "/" + name, s);
+  if (!s.ok()) return Fail(req, "mknod", ChildPath(dir.key, name), s);
   fuse_entry_param e;
   MakeEntry(key, st, &e);
   fuse_reply_entry(req, &e);
@@ -800,39 +904,30 @@ void Filesystem::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   NodeInfo dir;
   NodeKey key;
   Status s = GetNode(parent, &dir);
+  std::unique_lock names(dir_locks_.For(dir.key));
   if (s.ok() && dir.key.kind != NodeKind::kRow) {
     s = Status::NotFound("no files outside rows");
   }
   if (s.ok()) s = CheckWritable(dir.key);
   if (s.ok()) s = ChildKey(dir, name, &key);
-  if (!s.ok()) return Fail(req, "unlink", dir.key.Path() + "/" + name, s);
+  if (!s.ok()) return Fail(req, "unlink", ChildPath(dir.key, name), s);
   bool pending_create = false;
-  if (auto node = inodes_.Find(key); node && node->open_file) {
-    // Descriptors still open keep reading and stat-ing what the file held,
-    // as on a local filesystem: take it in before it goes.
-    OpenFile& f = *node->open_file;
-    std::lock_guard lock(f.mu);
-    pending_create = f.created;
-    if (!f.created) {
-      ColumnInfo info;
-      const bool has_attrs =
-          store_->StatColumn(key.dataset, key.row, key.column, &info).ok() &&
-          info.attrs;
-      f.attrs = has_attrs ? *info.attrs : FileDefaults();
-      s = f.EnsureLoaded(LoaderFor(node->id));
-      if (!s.ok()) return Fail(req, "unlink", key.Path(), s);
-    }
-    f.unlinked = true;
-  }
+  s = OrphanOpenFile(key, &pending_create);
+  if (!s.ok()) return Fail(req, "unlink", key.Path(), s);
   s = key.kind == NodeKind::kVersion
           ? store_->DeleteVersion(key.dataset, key.row, key.column, key.ts)
           : store_->DeleteColumn(key.dataset, key.row, key.column);
   if (s.IsNotFound() && pending_create) s = Status::OK();
   if (!s.ok()) return Fail(req, "unlink", key.Path(), s);
-  InvalidateColumn(key.dataset, key.row, key.column);
+  if (key.kind == NodeKind::kVersion) {
+    InvalidateWritten(key, key.ts, 0);  // the column may show another latest
+  } else {
+    InvalidateColumn(key.dataset, key.row, key.column);
+  }
   std::vector<EntryInvalidation> stale;
   inodes_.Remove(key, &stale);
   QueueEntryInvalidations(std::move(stale));
+  ForgetIfColumnVanished(key);
   fuse_reply_err(req, 0);
 }
 
@@ -840,6 +935,7 @@ void Filesystem::Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   NodeInfo dir;
   NodeKey key;
   Status s = GetNode(parent, &dir);
+  std::unique_lock names(dir_locks_.For(dir.key));
   if (s.ok() && dir.key.kind == NodeKind::kRow) {
     s = Status::NotFound("rows hold no directories");
   }
@@ -868,7 +964,7 @@ void Filesystem::Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
               : store_->DeleteRow(key.dataset, key.row, /*only_if_empty=*/true);
     }
   }
-  if (!s.ok()) return Fail(req, "rmdir", dir.key.Path() + "/" + name, s);
+  if (!s.ok()) return Fail(req, "rmdir", ChildPath(dir.key, name), s);
   std::vector<EntryInvalidation> stale;
   inodes_.Remove(key, &stale);
   fuse_reply_err(req, 0);
@@ -881,12 +977,13 @@ void Filesystem::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
   NodeKey from, to;
   Status s = GetNode(parent, &src_dir);
   if (s.ok()) s = GetNode(newparent, &dst_dir);
+  DirLocks::Pair names(&dir_locks_, src_dir.key, dst_dir.key);
   if (s.ok()) s = CheckWritable(src_dir.key);
   if (s.ok()) s = CheckWritable(dst_dir.key);
   if (s.ok()) s = ChildKey(src_dir, name, &from);
   if (s.ok()) s = ChildKey(dst_dir, newname, &to);
   const std::string path =
-      src_dir.key.Path() + "/" + name + " -> " + dst_dir.key.Path() + "/" + newname;
+      ChildPath(src_dir.key, name) + " -> " + ChildPath(dst_dir.key, newname);
   if (!s.ok()) return Fail(req, "rename", path, s);
   MoveMode mode = MoveMode::kReplace;
   if (flags & RENAME_EXCHANGE) mode = MoveMode::kExchange;
@@ -925,6 +1022,11 @@ void Filesystem::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
       s = KeepLatestAboveSecond(to, to.ts);
       if (!s.ok()) return Fail(req, "rename", path, s);
     }
+    if (mode == MoveMode::kReplace && !(from == to)) {
+      bool unused = false;
+      s = OrphanOpenFile(to, &unused);  // a replaced file's readers keep it
+      if (!s.ok()) return Fail(req, "rename", path, s);
+    }
     s = store_->MoveColumn(RefOf(from), RefOf(to), mode);
     if (s.ok() && creates_implicit) {
       Attrs a = FileDefaults();
@@ -941,6 +1043,7 @@ void Filesystem::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
     std::vector<EntryInvalidation> stale;
     inodes_.Rename(from, to, mode == MoveMode::kExchange, &stale);
     QueueEntryInvalidations(std::move(stale));
+    ForgetIfColumnVanished(from);
   } else {
     s = store_->MoveRow(from.dataset, from.row, to.dataset, to.row, mode);
     if (!s.ok()) return Fail(req, "rename", path, s);
@@ -956,12 +1059,13 @@ void Filesystem::Create(fuse_req_t req, fuse_ino_t parent, const char* name,
   NodeInfo dir;
   NodeKey key;
   Status s = GetNode(parent, &dir);
+  std::unique_lock names(dir_locks_.For(dir.key));
   if (s.ok()) s = CheckWritable(dir.key);
   if (s.ok() && dir.key.kind != NodeKind::kRow) {
     s = Status::NotPermitted("files live inside rows");
   }
   if (s.ok()) s = ChildKey(dir, name, &key);
-  if (!s.ok()) return Fail(req, "create", dir.key.Path() + "/" + name, s);
+  if (!s.ok()) return Fail(req, "create", ChildPath(dir.key, name), s);
   // The kernel asks to create what lookup did not find; if it appeared in
   // the meantime, O_EXCL refuses and otherwise it is opened.
   std::shared_ptr<OpenFile> existing_open;
@@ -1014,8 +1118,15 @@ void Filesystem::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   {
     std::lock_guard lock(file->mu);
     if (!file->loaded && !file->created) {
-      // Fail the open, not a later read, when the entry is gone.
+      // Fail the open, not a later read, when the entry is gone. The
+      // kernel's entry for it is stale (e.g. its last version was removed by
+      // version name a moment ago): ESTALE makes the VFS look the name up
+      // again, so open(O_CREAT) then creates it as on a local filesystem.
       s = file->EnsureLoaded(LoaderFor(ino));
+      if (s.IsNotFound() && (writable || truncate)) {
+        // (A read-only open of a vanished name is just ENOENT.)
+        s = Status::Stale(node.key.Path() + " vanished; looking it up again");
+      }
     }
     if (s.ok() && truncate) {
       s = file->Truncate(0, options_.max_file_size, Now(), LoaderFor(ino),
@@ -1114,8 +1225,14 @@ void Filesystem::DropHandle(NodeId id, OpenFile* f) {
     if (remaining == 0) {
       Status s = Persist(id, f, false);
       if (!s.ok()) {
-        spdlog::error("release {}: storing the last changes failed: {}", id,
-                      s.ToString());
+        NodeInfo node;
+        const std::string path = GetNode(id, &node).ok() ? node.key.Path() : "?";
+        if (IsRefusal(s)) {
+          spdlog::info("release {}: changes not stored: {}", path, s.ToString());
+        } else {
+          spdlog::error("release {}: storing the last changes failed: {}", path,
+                        s.ToString());
+        }
       }
     }
   }
@@ -1159,6 +1276,7 @@ Status Filesystem::FillDir(DirHandle* h, const NodeInfo& dir) {
   }
   if (k.kind == NodeKind::kAsofDir) return Status::OK();  // looked up by T
 
+  std::shared_lock names(dir_locks_.For(k));
   std::vector<ColumnInfo> columns;
   ROWFS_RETURN_IF_ERROR(store_->ListColumns(k.dataset, k.row, &columns, view));
   for (const ColumnInfo& c : columns) {
@@ -1192,15 +1310,22 @@ Status Filesystem::FillDir(DirHandle* h, const NodeInfo& dir) {
                              [&](const DirEntry& e) { return e.key == file_key; });
       if (it == h->entries.end()) {
         if (!created) continue;
-        it = h->entries.insert(
-            std::upper_bound(h->entries.begin(), h->entries.end(), file_key,
-                             [](const NodeKey& key, const DirEntry& e) {
-                               return key.Name() < e.name;
-                             }),
-            DirEntry{file_key.Name(), file_key, {}});
+        it = h->entries.insert(h->entries.end(),
+                               DirEntry{file_key.Name(), file_key, {}});
       }
       if (!StatKey(file_key, file, &it->st).ok()) h->entries.erase(it);
     }
+    // Listing order: each column, then its versions newest first.
+    std::stable_sort(h->entries.begin(), h->entries.end(),
+                     [](const DirEntry& a, const DirEntry& b) {
+                       if (a.key.column != b.key.column) {
+                         return a.key.column < b.key.column;
+                       }
+                       const bool av = a.key.kind == NodeKind::kVersion;
+                       const bool bv = b.key.kind == NodeKind::kVersion;
+                       if (av != bv) return bv;
+                       return a.key.ts > b.key.ts;
+                     });
   }
   return Status::OK();
 }
@@ -1292,6 +1417,13 @@ Status Filesystem::FillDirBuffer(fuse_req_t req, DirHandle* h, off_t off,
   if (off < 1 && !add(".", nullptr, dot, 1)) return Status::OK();
   if (off < 2 && !add("..", nullptr, dot, 2)) return Status::OK();
 
+  if (off == 0) {
+    // The directory may have been renamed since opendir: list what its node
+    // names now.
+    NodeInfo now;
+    ROWFS_RETURN_IF_ERROR(GetNode(h->dir.id, &now));
+    h->dir = now;
+  }
   if (!h->streaming) {
     if (off == 0) {
       // The first read, or a rewinddir: what the directory holds now.
@@ -1540,7 +1672,7 @@ void Filesystem::NotPermitted(fuse_req_t req, const char* op,
                               fuse_ino_t parent, const char* name) {
   NodeInfo dir;
   inodes_.Get(parent, &dir);
-  Fail(req, op, dir.key.Path() + "/" + name,
+  Fail(req, op, ChildPath(dir.key, name),
        Status::NotPermitted("rowfs holds only datasets, rows and columns"));
 }
 

@@ -21,7 +21,9 @@
 #include <sys/stat.h>
 
 #include <condition_variable>
+#include <array>
 #include <deque>
+#include <shared_mutex>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -131,6 +133,13 @@ class Filesystem {
   NodeInfo MakeEntry(const NodeKey& key, const struct stat& st,
                      fuse_entry_param* e);
   OpenFile::Loader LoaderFor(NodeId id) const;
+  // Marks the open file of `key` (if any) unlinked, keeping what it holds
+  // readable through its descriptors; *was_created tells whether it was
+  // never stored.
+  Status OrphanOpenFile(const NodeKey& key, bool* was_created);
+  // After `version` was removed or moved away: if its column has no version
+  // left, forgets the column's node and invalidates the kernel's entry.
+  void ForgetIfColumnVanished(const NodeKey& version);
   // Drops one handle of `f`; the last one stores pending changes and
   // detaches the file from its node.
   void DropHandle(NodeId id, OpenFile* f);
@@ -160,6 +169,8 @@ class Filesystem {
   void InvalidateColumn(std::string_view ds, std::string_view row,
                         std::string_view col, NodeId keep_data_of = 0);
   void InvalidateInode(NodeId id, bool data);
+  // After version `ts` of `key`'s column was stored.
+  void InvalidateWritten(const NodeKey& key, uint64_t ts, NodeId keep_data_of);
   void QueueEntryInvalidations(std::vector<EntryInvalidation> entries);
   void InvalidatorLoop();
 
@@ -196,6 +207,24 @@ class Filesystem {
 
   Store* const store_;
   const FsOptions options_;
+  // Name changes in a directory (create, unlink, rename, mkdir, rmdir) are
+  // exclusive against lookups and listings of that directory, so a lookup's
+  // "is it in the store" and "which node" answer the same state a rename or
+  // unlink leaves behind. Striped by directory.
+  class DirLocks {
+   public:
+    std::shared_mutex& For(const NodeKey& dir);
+    // Exclusive locks on the stripes of `a` and `b`, in a global order.
+    class Pair {
+     public:
+      Pair(DirLocks* locks, const NodeKey& a, const NodeKey& b);
+     private:
+      std::unique_lock<std::shared_mutex> first_, second_;
+    };
+   private:
+    std::array<std::shared_mutex, 256> stripes_;
+  };
+  DirLocks dir_locks_;
   InodeTable inodes_;
   FsCounters counters_;
   mutable std::mutex views_mu_;

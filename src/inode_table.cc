@@ -225,6 +225,7 @@ void InodeTable::Remove(const NodeKey& key,
 
 void InodeTable::Rename(const NodeKey& from, const NodeKey& to, bool exchange,
                         std::vector<EntryInvalidation>* stale) {
+  if (from == to) return;  // a no-op rename must not detach its own node
   std::lock_guard lock(mu_);
   // Version nodes of a column that changed identity no longer name anything.
   auto detach_versions = [&](const NodeKey& col) {
@@ -267,6 +268,7 @@ void InodeTable::Rename(const NodeKey& from, const NodeKey& to, bool exchange,
 
 std::vector<NodeId> InodeTable::RenameRow(const NodeKey& from,
                                           const NodeKey& to, bool exchange) {
+  if (from == to) return {};
   std::lock_guard lock(mu_);
   std::vector<Node*> moving = UnderLocked(from, 2);
   std::vector<Node*> displaced = UnderLocked(to, 2);

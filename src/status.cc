@@ -24,6 +24,7 @@ std::string_view CodeName(Status::Code code) {
     case C::kTooLarge: return "TooLarge";
     case C::kNoAttribute: return "NoAttribute";
     case C::kRange: return "Range";
+    case C::kStale: return "Stale";
   }
   return "Unknown";
 }

@@ -40,6 +40,7 @@ class Status {
     kTooLarge,          // a value or offset beyond rowfs's limits
     kNoAttribute,       // an extended attribute that is not set
     kRange,             // a caller's buffer is too small
+    kStale,             // a name the caller holds no longer exists: look again
   };
 
   Status() noexcept = default;
@@ -77,6 +78,7 @@ class Status {
     return {Code::kNoAttribute, msg};
   }
   static Status Range(std::string_view msg) { return {Code::kRange, msg}; }
+  static Status Stale(std::string_view msg) { return {Code::kStale, msg}; }
 
   // Translates a RocksDB status, keeping its message. `context` (for example
   // the dataset or key being accessed) is prefixed to the message.
