@@ -307,6 +307,9 @@ int Serve(const MountOptions& options, int ready_fd) {
   signals.reset();
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);
+  // A lazy unmount can end the session before the kernel released every
+  // file: what they hold must not be lost.
+  fs->PersistOpenFiles();
   fs.reset();  // stops the invalidator before the session goes
   fuse_session_destroy(se);
   s = store->SyncWal();

@@ -1676,6 +1676,14 @@ void Filesystem::NotPermitted(fuse_req_t req, const char* op,
        Status::NotPermitted("rowfs holds only datasets, rows and columns"));
 }
 
+void Filesystem::PersistOpenFiles() {
+  for (const auto& [id, file] : inodes_.AllOpenFiles()) {
+    std::lock_guard lock(file->mu);
+    Status s = Persist(id, file.get(), false);
+    if (!s.ok()) spdlog::error("storing file {} at exit: {}", id, s.ToString());
+  }
+}
+
 void Filesystem::FsyncDir(fuse_req_t req, fuse_ino_t ino) {
   // Directory changes are WAL records like everything else.
   Status s = store_->SyncWal();

@@ -64,6 +64,9 @@ class Filesystem {
   void SetSession(fuse_session* session);
 
   const InodeTable& inodes() const { return inodes_; }
+  // Stores every file still open with changes. For the end of a session
+  // that ended before the kernel released every file (a lazy unmount).
+  void PersistOpenFiles();
   const FsCounters& counters() const { return counters_; }
   void CountOp(FsOp op) { counters_.Op(op); }
 

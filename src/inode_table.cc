@@ -173,6 +173,16 @@ void InodeTable::DetachOpenFile(NodeId id, const OpenFile* file) {
   MaybeEraseLocked(n);
 }
 
+std::vector<std::pair<NodeId, std::shared_ptr<OpenFile>>>
+InodeTable::AllOpenFiles() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<NodeId, std::shared_ptr<OpenFile>>> out;
+  for (const auto& [id, n] : by_id_) {
+    if (n->open_file != nullptr) out.emplace_back(id, n->open_file);
+  }
+  return out;
+}
+
 std::vector<std::pair<NodeKey, std::shared_ptr<OpenFile>>> InodeTable::OpenFilesIn(
     const NodeKey& row) const {
   std::lock_guard lock(mu_);

@@ -130,6 +130,8 @@ class InodeTable {
   // node unless an open attached it again meanwhile, and frees the node if
   // the kernel forgot it.
   void DetachOpenFile(NodeId id, const OpenFile* file);
+  // Every node with an open file.
+  std::vector<std::pair<NodeId, std::shared_ptr<OpenFile>>> AllOpenFiles() const;
   // The open files of the column and version nodes inside a row.
   std::vector<std::pair<NodeKey, std::shared_ptr<OpenFile>>> OpenFilesIn(
       const NodeKey& row) const;

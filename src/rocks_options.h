@@ -17,11 +17,15 @@ namespace rowfs {
 // The prefix extractor for row_prefix_bloom: a key's row and its separator.
 const rocksdb::SliceTransform* RowPrefixTransform();
 
+// The write buffer used unless one is configured: 64 MiB, at most an eighth
+// of the filesystem holding `path`.
+uint64_t DefaultWriteBuffer(const std::string& path);
+
 // Builds the DBOptions and the template for every dataset's column-family
 // options (the caller adds the per-dataset compaction filter factory). When
 // options.options_file is set, it is loaded first; `file_cfs` then receives
 // its per-family options by name so that existing families keep them.
-Status BuildRocksOptions(const StoreOptions& options,
+Status BuildRocksOptions(const StoreOptions& options, const std::string& path,
                          rocksdb::DBOptions* db_options,
                          rocksdb::ColumnFamilyOptions* cf_template,
                          std::vector<rocksdb::ColumnFamilyDescriptor>* file_cfs);

@@ -586,8 +586,8 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
   impl->path = path;
   rocksdb::DBOptions db_options;
   std::vector<rocksdb::ColumnFamilyDescriptor> file_cfs;
-  ROWFS_RETURN_IF_ERROR(
-      BuildRocksOptions(options, &db_options, &impl->cf_template, &file_cfs));
+  ROWFS_RETURN_IF_ERROR(BuildRocksOptions(options, path, &db_options,
+                                          &impl->cf_template, &file_cfs));
 
   std::vector<std::string> names;
   rocksdb::Status ls =

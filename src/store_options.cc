@@ -6,6 +6,11 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
 
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+
+#include <cstdarg>
+#include <algorithm>
 #include <charconv>
 #include <string>
 
@@ -54,6 +59,31 @@ Status ParseCompression(std::string_view name, rocksdb::CompressionType* out) {
   }
   return Status::OK();
 }
+
+// RocksDB's info log, sent to the daemon's log instead of a LOG file in the
+// database directory: nothing to rotate, and nothing written there when that
+// filesystem is full (Debian's librocksdb asserts on a failed LOG write).
+class SpdlogLogger : public rocksdb::Logger {
+ public:
+  SpdlogLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const rocksdb::InfoLogLevel level, const char* format,
+            va_list ap) override {
+    char buf[1024];
+    vsnprintf(buf, sizeof(buf), format, ap);
+    switch (level) {
+      case rocksdb::InfoLogLevel::WARN_LEVEL:
+        spdlog::warn("rocksdb: {}", buf);
+        break;
+      case rocksdb::InfoLogLevel::ERROR_LEVEL:
+      case rocksdb::InfoLogLevel::FATAL_LEVEL:
+        spdlog::error("rocksdb: {}", buf);
+        break;
+      default:
+        spdlog::trace("rocksdb: {}", buf);
+    }
+  }
+};
 
 class RowPrefix : public rocksdb::SliceTransform {
  public:
@@ -134,7 +164,18 @@ const rocksdb::SliceTransform* RowPrefixTransform() {
   return &transform;
 }
 
-Status BuildRocksOptions(const StoreOptions& o, rocksdb::DBOptions* db,
+uint64_t DefaultWriteBuffer(const std::string& path) {
+  // 64 MiB, but at most an eighth of the filesystem: a memtable must fit on
+  // it to be flushed, and RocksDB recovers from a full disk only once that
+  // much is free again.
+  struct statvfs sv;
+  if (statvfs(path.c_str(), &sv) != 0) return 64 * kMiB;
+  const uint64_t total = static_cast<uint64_t>(sv.f_blocks) * sv.f_frsize;
+  return std::clamp<uint64_t>(total / 8, kMiB, 64 * kMiB);
+}
+
+Status BuildRocksOptions(const StoreOptions& o, const std::string& path,
+                         rocksdb::DBOptions* db,
                          rocksdb::ColumnFamilyOptions* cf,
                          std::vector<rocksdb::ColumnFamilyDescriptor>* file_cfs) {
   const bool from_file = !o.options_file.empty();
@@ -161,12 +202,20 @@ Status BuildRocksOptions(const StoreOptions& o, rocksdb::DBOptions* db,
   db->statistics = rocksdb::CreateDBStatistics();
   db->statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
   db->create_if_missing = o.create_if_missing;
+  db->info_log = std::make_shared<SpdlogLogger>();
   db->create_missing_column_families = false;
   if (o.max_open_files) db->max_open_files = *o.max_open_files;
   else if (!from_file) db->max_open_files = -1;
 
-  if (o.write_buffer_bytes) cf->write_buffer_size = *o.write_buffer_bytes;
-  else if (!from_file) cf->write_buffer_size = 64 * kMiB;
+  if (o.write_buffer_bytes) {
+    cf->write_buffer_size = *o.write_buffer_bytes;
+  } else {
+    // Also caps an options file's value (often RocksDB's 64 MiB default).
+    cf->write_buffer_size =
+        from_file ? std::min<uint64_t>(cf->write_buffer_size,
+                                       DefaultWriteBuffer(path))
+                  : DefaultWriteBuffer(path);
+  }
 
   if (o.compression) {
     ROWFS_RETURN_IF_ERROR(ParseCompression(*o.compression, &cf->compression));
