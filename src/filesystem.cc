@@ -1048,7 +1048,7 @@ void Filesystem::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
     s = store_->MoveRow(from.dataset, from.row, to.dataset, to.row, mode);
     if (!s.ok()) return Fail(req, "rename", path, s);
     for (NodeId id : inodes_.RenameRow(from, to, mode == MoveMode::kExchange)) {
-      InvalidateInode(id, /*data=*/false);  // st_ino follows the name
+      InvalidateInode(id, /*data=*/false);  // their attributes name a new row
     }
   }
   fuse_reply_err(req, 0);
@@ -1403,7 +1403,12 @@ Status Filesystem::FillDirBuffer(fuse_req_t req, DirHandle* h, off_t off,
         return false;
       }
     } else {
-      len = fuse_add_direntry(req, at, room, name.c_str(), &st, next);
+      // d_ino must agree with stat: a live node's number wins over the hash.
+      struct stat named = st;
+      if (key != nullptr) {
+        if (auto node = inodes_.Find(*key)) named.st_ino = node->st_ino;
+      }
+      len = fuse_add_direntry(req, at, room, name.c_str(), &named, next);
       if (len > room) return false;
     }
     *used += len;

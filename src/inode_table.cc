@@ -85,12 +85,21 @@ InodeTable::InodeTable() {
   root->key = NodeKey::Root();
   root->st_ino = 1;
   root->nlookup = 1;  // the kernel never forgets the root
+  inos_[1] = kRootNodeId;
   by_key_[root->key] = root.get();
   by_id_[kRootNodeId] = std::move(root);
 }
 
 NodeInfo InodeTable::InfoOf(const Node& n) const {
   return NodeInfo{n.id, n.key, n.st_ino, n.detached, n.open_file};
+}
+
+uint64_t InodeTable::UniqueInoLocked(const NodeKey& key) const {
+  uint64_t ino = StableInodeNumber(key);
+  while (inos_.count(ino) != 0 || ino <= 1) {
+    ino = ino * 6364136223846793005ull + 1442695040888963407ull;
+  }
+  return ino;
 }
 
 NodeInfo InodeTable::Lookup(const NodeKey& key) {
@@ -103,7 +112,8 @@ NodeInfo InodeTable::Lookup(const NodeKey& key) {
     auto node = std::make_unique<Node>();
     node->id = next_id_++;
     node->key = key;
-    node->st_ino = StableInodeNumber(key);
+    node->st_ino = UniqueInoLocked(key);
+    inos_[node->st_ino] = node->id;
     n = node.get();
     by_key_[key] = n;
     by_id_[n->id] = std::move(node);
@@ -142,6 +152,7 @@ void InodeTable::MaybeEraseLocked(Node* n) {
     return;
   }
   if (!n->detached) by_key_.erase(n->key);
+  inos_.erase(n->st_ino);
   by_id_.erase(n->id);
 }
 
@@ -261,13 +272,11 @@ void InodeTable::Rename(const NodeKey& from, const NodeKey& to, bool exchange,
   if (dst != nullptr) by_key_.erase(to);
   if (src != nullptr) {
     src->key = to;
-    src->st_ino = StableInodeNumber(to);
     by_key_[to] = src;
   }
   if (dst != nullptr) {
     if (exchange) {
       dst->key = from;
-      dst->st_ino = StableInodeNumber(from);
       by_key_[from] = dst;
     } else {
       dst->detached = true;
@@ -288,7 +297,6 @@ std::vector<NodeId> InodeTable::RenameRow(const NodeKey& from,
   for (Node* n : moving) {
     n->key.dataset = to.dataset;
     n->key.row = to.row;
-    n->st_ino = StableInodeNumber(n->key);
     by_key_[n->key] = n;
     renamed.push_back(n->id);
   }
@@ -296,7 +304,6 @@ std::vector<NodeId> InodeTable::RenameRow(const NodeKey& from,
     if (exchange) {
       n->key.dataset = from.dataset;
       n->key.row = from.row;
-      n->st_ino = StableInodeNumber(n->key);
       by_key_[n->key] = n;
       renamed.push_back(n->id);
     } else {

@@ -5,10 +5,11 @@
 // FORGET releases it, so memory is bounded by what the kernel caches, not by
 // the size of the database. The node id is an opaque handle allocated here;
 // the inode number reported in st_ino is derived from the entry's identity,
-// so it is stable across lookups and remounts ("stable for the life of an
-// entry"). It follows the name: after a rename the node reports the number
-// of its new name, so a new file created under the old name can never share
-// a number with the renamed one.
+// at the node's creation, so it is stable across lookups and remounts ("stable
+// for the life of an entry"), and a rename keeps it, as rename(2) keeps an
+// inode. The table keeps the numbers of live nodes unique: a name whose hash
+// a live node already holds (a file renamed away from it, a collision) gets
+// a perturbed one.
 //
 // Thread-safety: every method may be called concurrently.
 #ifndef ROWFS_SRC_INODE_TABLE_H_
@@ -166,6 +167,7 @@ class InodeTable {
     std::shared_ptr<OpenFile> open_file;
   };
   NodeInfo InfoOf(const Node& n) const;
+  uint64_t UniqueInoLocked(const NodeKey& key) const;
   void DetachLocked(Node* n);
   void MaybeEraseLocked(Node* n);
   // Nodes under (kind-level prefix of) `key`: same dataset [and row [and
@@ -175,6 +177,7 @@ class InodeTable {
   mutable std::mutex mu_;
   NodeId next_id_ = kRootNodeId + 1;
   std::unordered_map<NodeId, std::unique_ptr<Node>> by_id_;
+  std::unordered_map<uint64_t, NodeId> inos_;  // st_ino of every live node
   std::map<NodeKey, Node*> by_key_;
 };
 

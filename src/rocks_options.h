@@ -2,10 +2,12 @@
 #ifndef ROWFS_SRC_ROCKS_OPTIONS_H_
 #define ROWFS_SRC_ROCKS_OPTIONS_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice_transform.h>
 
@@ -13,6 +15,24 @@
 #include "rowfs/store_options.h"
 
 namespace rowfs {
+
+// RocksDB's info log, sent to the daemon's log instead of a LOG file in the
+// database directory: nothing to rotate, and nothing written there when that
+// filesystem is full (Debian's librocksdb asserts on a failed LOG write).
+// Quiet (everything at trace) while the database opens: errors then come
+// back as the Status of Open, reported once.
+class SpdlogLogger : public rocksdb::Logger {
+ public:
+  explicit SpdlogLogger(bool quiet)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), quiet_(quiet) {}
+  using rocksdb::Logger::Logv;
+  void Logv(rocksdb::InfoLogLevel level, const char* format,
+            va_list ap) override;
+  void SetQuiet(bool quiet) { quiet_.store(quiet); }
+
+ private:
+  std::atomic<bool> quiet_;
+};
 
 // The prefix extractor for row_prefix_bloom: a key's row and its separator.
 const rocksdb::SliceTransform* RowPrefixTransform();

@@ -677,6 +677,9 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
     }
     impl->datasets.emplace(names[i], std::move(ds));
   }
+  if (auto* logger = dynamic_cast<SpdlogLogger*>(db_options.info_log.get())) {
+    logger->SetQuiet(false);  // open: from now on RocksDB's errors are news
+  }
   store->reset(new Store(std::move(impl)));
   return Status::OK();
 }

@@ -60,18 +60,14 @@ Status ParseCompression(std::string_view name, rocksdb::CompressionType* out) {
   return Status::OK();
 }
 
-// RocksDB's info log, sent to the daemon's log instead of a LOG file in the
-// database directory: nothing to rotate, and nothing written there when that
-// filesystem is full (Debian's librocksdb asserts on a failed LOG write).
-class SpdlogLogger : public rocksdb::Logger {
- public:
-  SpdlogLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL) {}
-  using rocksdb::Logger::Logv;
-  void Logv(const rocksdb::InfoLogLevel level, const char* format,
-            va_list ap) override {
-    char buf[1024];
-    vsnprintf(buf, sizeof(buf), format, ap);
-    switch (level) {
+}  // namespace
+
+void SpdlogLogger::Logv(rocksdb::InfoLogLevel level, const char* format,
+                        va_list ap) {
+  char buf[1024];
+  vsnprintf(buf, sizeof(buf), format, ap);
+  if (quiet_.load()) level = rocksdb::InfoLogLevel::DEBUG_LEVEL;
+  switch (level) {
       case rocksdb::InfoLogLevel::WARN_LEVEL:
         spdlog::warn("rocksdb: {}", buf);
         break;
@@ -81,9 +77,10 @@ class SpdlogLogger : public rocksdb::Logger {
         break;
       default:
         spdlog::trace("rocksdb: {}", buf);
-    }
   }
-};
+}
+
+namespace {
 
 class RowPrefix : public rocksdb::SliceTransform {
  public:
@@ -202,7 +199,7 @@ Status BuildRocksOptions(const StoreOptions& o, const std::string& path,
   db->statistics = rocksdb::CreateDBStatistics();
   db->statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
   db->create_if_missing = o.create_if_missing;
-  db->info_log = std::make_shared<SpdlogLogger>();
+  db->info_log = std::make_shared<SpdlogLogger>(/*quiet=*/true);
   db->create_missing_column_families = false;
   if (o.max_open_files) db->max_open_files = *o.max_open_files;
   else if (!from_file) db->max_open_files = -1;
