@@ -64,6 +64,24 @@ std::string ShellQuote(const std::string& s) {
   return out + "'";
 }
 
+int ReadWhole(const std::string& path, std::string* out) {
+  out->clear();
+  const int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0) return errno;
+  char buf[65536];
+  while (true) {
+    const ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      const int err = errno;
+      close(fd);
+      return err;
+    }
+    if (n == 0) break;
+    out->append(buf, static_cast<size_t>(n));
+  }
+  return close(fd) == 0 ? 0 : errno;
+}
+
 bool FuseAvailable() {
   const int fd = open("/dev/fuse", O_RDWR);
   if (fd < 0) return false;
@@ -234,16 +252,9 @@ int MountTest::WriteFile(const std::string& rel, const std::string& content) {
 }
 
 std::string MountTest::ReadFile(const std::string& rel) {
-  const int fd = open(P(rel).c_str(), O_RDONLY);
-  if (fd < 0) return "<errno " + std::to_string(errno) + ">";
   std::string out;
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
-  const int err = n < 0 ? errno : 0;
-  close(fd);
-  if (err != 0) return "<errno " + std::to_string(err) + ">";
-  return out;
+  const int err = ReadWhole(P(rel), &out);
+  return err == 0 ? out : "<errno " + std::to_string(err) + ">";
 }
 
 std::vector<std::string> MountTest::List(const std::string& rel) {

@@ -21,6 +21,9 @@ CommandResult Run(const std::string& command);
 // Single-quotes a string for /bin/sh.
 std::string ShellQuote(const std::string& s);
 
+// Reads a whole file into *out; returns 0 or the errno of the failing call.
+int ReadWhole(const std::string& path, std::string* out);
+
 // Whether this machine can mount FUSE filesystems at all.
 bool FuseAvailable();
 // Whether `path` is a mountpoint right now (per /proc/self/mountinfo).

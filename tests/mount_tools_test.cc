@@ -118,18 +118,10 @@ struct Node {
 using Tree = std::map<std::string, Node>;
 
 std::string ReadAll(const std::string& path, bool* ok) {
-  *ok = false;
-  const int fd = open(path.c_str(), O_RDONLY);
-  if (fd < 0) return "<errno " + std::to_string(errno) + ">";
   std::string out;
-  char buf[65536];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
-  const int err = n < 0 ? errno : 0;
-  close(fd);
-  if (err != 0) return "<errno " + std::to_string(err) + ">";
-  *ok = true;
-  return out;
+  const int err = ReadWhole(path, &out);
+  *ok = err == 0;
+  return *ok ? out : "<errno " + std::to_string(err) + ">";
 }
 
 void SnapshotInto(const std::string& root, const std::string& rel, Tree* tree,

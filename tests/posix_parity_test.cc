@@ -195,16 +195,9 @@ class Ctx {
 
   // The whole file, or "<ENOENT>" etc.
   std::string Read(const std::string& rel) {
-    const int fd = open(P(rel), O_RDONLY);
-    if (fd < 0) return "<" + ErrnoName(errno) + ">";
     std::string out;
-    char buf[65536];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
-    const int err = n < 0 ? errno : 0;
-    close(fd);
-    if (err != 0) return "<" + ErrnoName(err) + ">";
-    return out;
+    const int err = ReadWhole(P(rel), &out);
+    return err == 0 ? out : "<" + ErrnoName(err) + ">";
   }
   // Records the file's content and its st_size.
   void Check(const std::string& rel) {

@@ -14,6 +14,8 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+
+#include "mount_fixture.h"
 #include <vector>
 
 namespace rowfs::reliability {
@@ -26,23 +28,7 @@ inline int64_t MonotonicMs() {
 }
 
 // Reads the whole file; returns 0 or the errno of the failing call.
-inline int ReadWhole(const std::string& path, std::string* out) {
-  out->clear();
-  const int fd = open(path.c_str(), O_RDONLY);
-  if (fd < 0) return errno;
-  char buf[65536];
-  while (true) {
-    const ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      const int err = errno;
-      close(fd);
-      return err;
-    }
-    if (n == 0) break;
-    out->append(buf, static_cast<size_t>(n));
-  }
-  return close(fd) == 0 ? 0 : errno;
-}
+using ::rowfs::ReadWhole;  // mount_fixture.h
 
 // Writes all of `data` at the current offset; 0 or errno.
 inline int WriteAllFd(int fd, const std::string& data, size_t chunk = 65536) {
