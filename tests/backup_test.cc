@@ -5,6 +5,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <thread>
@@ -303,6 +304,113 @@ TEST_F(FollowerTest, ReadsStayWholeWhileThePrimaryWrites) {
   writer.join();
   EXPECT_GT(reads, 10);
   EXPECT_GT(changes, 2) << "the follower never moved forward";
+}
+
+// ------------------------------------------------------------ standard tools
+
+// The shape the backup issue names: several datasets, hundreds of rows,
+// binary values, a 10 MiB value, columns with dozens of versions.
+class ToolRoundTripTest : public ViewTest {
+ protected:
+  void Populate() {
+    ASSERT_EQ(mkdir(P("ds2").c_str(), 0750), 0);
+    for (int r = 0; r < 200; ++r) {
+      const std::string row = (r % 2 ? "ds/" : "ds2/") + std::string("row") +
+                              std::to_string(r);
+      ASSERT_EQ(mkdir(P(row).c_str(), 0755), 0);
+      std::string bin(64 + r, '\0');
+      for (size_t i = 0; i < bin.size(); ++i) bin[i] = static_cast<char>(i * 7 + r);
+      ASSERT_EQ(WriteFile(row + "/bin", bin), 0);
+    }
+    for (int v = 0; v < 30; ++v) {  // dozens of versions, ms apart or not
+      ASSERT_EQ(WriteFile("ds/r/hist@" + std::to_string(1600000000000 + v * 1234),
+                          "version " + std::to_string(v)),
+                0);
+    }
+    ASSERT_EQ(WriteFile("ds/r/hist", "latest"), 0);
+    std::string big(10 << 20, 'x');
+    for (size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>(i >> 12);
+    ASSERT_EQ(WriteFile("ds/r/big", big), 0);
+  }
+  // Every file: name, size, mtime (ms) and checksum, sorted. Fails the
+  // test when the tree is missing (two empty manifests must not agree).
+  std::string Manifest(const std::string& root) {
+    const std::string m =
+        ::rowfs::Run("cd " + ShellQuote(root) +
+                     " && find . -type f -printf '%P %s %T@\\n' | sort && "
+                     "find . -type f -print0 | sort -z | xargs -0 md5sum")
+            .output;
+    EXPECT_GT(std::count(m.begin(), m.end(), '\n'), 400) << root;
+    return m;
+  }
+  // Mounts a fresh database at a new mountpoint.
+  std::unique_ptr<Daemon> FreshMount(const std::string& name,
+                                     std::vector<std::string> args = {}) {
+    const std::string mnt = dir_.Sub(name);
+    mkdir(mnt.c_str(), 0755);
+    auto d = std::make_unique<Daemon>(dir_.Sub(name + "-db"), mnt, args);
+    EXPECT_TRUE(d->Start());
+    return d;
+  }
+};
+
+TEST_F(ToolRoundTripTest, SecondTarExtractAddsNoVersions) {
+  Populate();
+  const std::string tarball = dir_.Sub("b.tar");
+  ASSERT_EQ(::rowfs::Run("tar -C " + ShellQuote(mnt_) + " --format=posix -cf " +
+                         ShellQuote(tarball) + " .").status, 0);
+  auto copy = FreshMount("copy");
+  const std::string cmnt = copy->mountpoint();
+  for (int pass = 0; pass < 2; ++pass) {
+    const CommandResult r =
+        ::rowfs::Run("tar -C " + ShellQuote(cmnt) + " -xf " + ShellQuote(tarball));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(Manifest(cmnt), Manifest(mnt_)) << "after tar -x #" << pass + 1;
+  }
+  EXPECT_TRUE(copy->Stop());
+}
+
+TEST_F(ToolRoundTripTest, RsyncToALocalCopyAndBackIntoAMount) {
+  Populate();
+  const std::string local = dir_.Sub("local");
+  CommandResult r = ::rowfs::Run("rsync -a " + ShellQuote(mnt_ + "/") + " " +
+                                 ShellQuote(local + "/"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(Manifest(local), Manifest(mnt_));
+  auto copy = FreshMount("back");
+  r = ::rowfs::Run("rsync -a " + ShellQuote(local + "/") + " " +
+                   ShellQuote(copy->mountpoint() + "/"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(Manifest(copy->mountpoint()), Manifest(mnt_));
+  // Nothing left to do the second time.
+  r = ::rowfs::Run("rsync -a --itemize-changes " + ShellQuote(local + "/") + " " +
+                   ShellQuote(copy->mountpoint() + "/"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.find(">f"), std::string::npos) << r.output;
+  EXPECT_TRUE(copy->Stop());
+}
+
+TEST_F(ToolRoundTripTest, LatestOnlyBackupFromAHiddenVersionsMount) {
+  Populate();
+  const std::string hidden = dir_.Sub("hidden");
+  ASSERT_TRUE(daemon_->Stop());
+  mkdir(hidden.c_str(), 0755);
+  daemon_ = std::make_unique<Daemon>(
+      db_, hidden, std::vector<std::string>{"-o", "versions=hidden"});
+  ASSERT_TRUE(daemon_->Start());
+  const std::string tarball = dir_.Sub("latest.tar");
+  ASSERT_EQ(::rowfs::Run("tar -C " + ShellQuote(hidden) + " --format=posix -cf " +
+                         ShellQuote(tarball) + " .").status, 0);
+  auto copy = FreshMount("latest");
+  const CommandResult r = ::rowfs::Run("tar -C " + ShellQuote(copy->mountpoint()) +
+                                       " -xf " + ShellQuote(tarball));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(Manifest(copy->mountpoint()), Manifest(hidden));
+  EXPECT_EQ(::rowfs::Run("ls " + ShellQuote(copy->mountpoint() + "/ds/r")).output,
+            "big\nhist\n");
+  EXPECT_EQ(::rowfs::Run("cat " + ShellQuote(copy->mountpoint() + "/ds/r/hist")).output,
+            "latest");
+  EXPECT_TRUE(copy->Stop());
 }
 
 }  // namespace
