@@ -137,8 +137,10 @@ class ConcurrencyTest : public MountTest {
         const int fd = open(P(col).c_str(), O_WRONLY | O_APPEND);
         Check(fd < 0 ? -1 : 0, "open append " + col);
         struct stat st;
-        if (fd >= 0 && fstat(fd, &st) != 0) {
-          Unexpected("fstat of an open file " + col, errno);  // never fails
+        // A name replaced or removed behind the kernel's back answers ESTALE
+        // (README, "Caveats"): FUSE's fstat carries no handle to fall back on.
+        if (fd >= 0 && fstat(fd, &st) != 0 && errno != ESTALE) {
+          Unexpected("fstat of an open file " + col, errno);
         }
         if (fd >= 0) {
           if (int err = WriteAllFd(fd, content); err != 0) {
@@ -209,7 +211,11 @@ class ConcurrencyTest : public MountTest {
           const std::string what = row + "/" + names[rng() % names.size()];
           std::string data;
           const int err = ReadWhole(P(what), &data);
-          if (err != 0 && err != ENOENT) Unexpected("read " + what, err);
+          // ENOENT: removed since the listing. ESTALE: it vanished twice
+          // within the one retry the VFS makes (README, "Caveats").
+          if (err != 0 && err != ENOENT && err != ESTALE) {
+            Unexpected("read " + what, err);
+          }
         }
       }
     }
@@ -342,6 +348,7 @@ TEST_F(ConcurrencyTest, InvariantsHoldUnderConcurrentChanges) {
       }
       if (line.empty() || line == "loop-done" || exchanged_under_mv ||
           line.find("No such file or directory") != std::string::npos ||
+          line.find("Stale file handle") != std::string::npos ||
           line.find("File exists") != std::string::npos) {
         continue;
       }
