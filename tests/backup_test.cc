@@ -390,6 +390,23 @@ TEST_F(ToolRoundTripTest, RsyncToALocalCopyAndBackIntoAMount) {
   EXPECT_TRUE(copy->Stop());
 }
 
+TEST_F(ToolRoundTripTest, CpArchiveCarriesDatasetPolicies) {
+  ASSERT_EQ(WriteFile("ds/r/c", "x"), 0);
+  ASSERT_EQ(setxattr(P("ds").c_str(), "user.rowfs.max_versions", "7", 1, 0), 0);
+  ASSERT_EQ(setxattr(P("ds").c_str(), "user.rowfs.ttl", "86400", 5, 0), 0);
+  auto copy = FreshMount("policies");
+  const CommandResult r = ::rowfs::Run("cp -a " + ShellQuote(mnt_ + "/.") + " " +
+                                       ShellQuote(copy->mountpoint() + "/"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  char buf[32];
+  const std::string ds = copy->mountpoint() + "/ds";
+  ssize_t n = getxattr(ds.c_str(), "user.rowfs.max_versions", buf, sizeof(buf));
+  EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "7");
+  n = getxattr(ds.c_str(), "user.rowfs.ttl", buf, sizeof(buf));
+  EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "86400");
+  EXPECT_TRUE(copy->Stop());
+}
+
 TEST_F(ToolRoundTripTest, LatestOnlyBackupFromAHiddenVersionsMount) {
   Populate();
   const std::string hidden = dir_.Sub("hidden");
