@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
-#include <unistd.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,8 +11,8 @@
 #include <cstring>
 
 #include "errno_map.h"
-#include "rowfs/backup.h"
 #include "fs_counters.h"
+#include "rowfs/backup.h"
 #include "rowfs/clock.h"
 #include "rowfs/key_codec.h"
 #include "rowfs/names.h"
@@ -288,7 +288,8 @@ Status Filesystem::CreateSnapshot(std::string_view name, NodeKey* root) {
   std::lock_guard lock(views_mu_);
   for (const auto& [id, view] : views_) {
     if (view.snapshot && view.name == name) {
-      return Status::AlreadyExists("snapshot '" + std::string(name) + "' exists");
+      return Status::AlreadyExists("snapshot '" + std::string(name) +
+                                   "' exists");
     }
   }
   const uint32_t id = next_view_++;
@@ -311,7 +312,8 @@ Status Filesystem::DropSnapshot(std::string_view name) {
 }
 
 Attrs Filesystem::DirDefaults() const {
-  return Attrs{0755, options_.default_uid, options_.default_gid, mount_time_ms_};
+  return Attrs{0755, options_.default_uid, options_.default_gid,
+               mount_time_ms_};
 }
 
 Attrs Filesystem::FileDefaults() const {
@@ -323,9 +325,8 @@ Attrs Filesystem::Caller(fuse_req_t req, mode_t mode) const {
   return Attrs{static_cast<uint32_t>(mode & 07777), ctx->uid, ctx->gid, Now()};
 }
 
-void Filesystem::FillStat(const NodeKey& key, const Attrs& attrs,
-                          uint64_t size, uint64_t mtime_ms,
-                          struct stat* st) const {
+void Filesystem::FillStat(const NodeKey& key, const Attrs& attrs, uint64_t size,
+                          uint64_t mtime_ms, struct stat* st) const {
   std::memset(st, 0, sizeof(*st));
   st->st_ino = StableInodeNumber(key);
   st->st_mode = (IsDir(key.kind) ? S_IFDIR : S_IFREG) | (attrs.mode & 07777);
@@ -411,11 +412,11 @@ Status Filesystem::StatKey(const NodeKey& key,
     }
   }
   ColumnInfo info;
-  Status s = key.kind == NodeKind::kColumn
-                 ? store_->StatColumn(key.dataset, key.row, key.column, &info,
-                                      1, view)
-                 : store_->StatVersion(key.dataset, key.row, key.column, key.ts,
-                                       &info, view);
+  Status s =
+      key.kind == NodeKind::kColumn
+          ? store_->StatColumn(key.dataset, key.row, key.column, &info, 1, view)
+          : store_->StatVersion(key.dataset, key.row, key.column, key.ts, &info,
+                                view);
   if (s.IsNotFound() && open != nullptr) {
     // Gone from under an open descriptor: like an unlinked file, it keeps
     // what it holds.
@@ -463,12 +464,15 @@ Status Filesystem::CurrentAttrs(const NodeInfo& node, Attrs* attrs) const {
 Status Filesystem::SetAttrs(const NodeInfo& node, const Attrs& attrs) {
   const NodeKey& k = node.key;
   switch (k.kind) {
-    case NodeKind::kRoot: return store_->SetRootAttrs(attrs);
+    case NodeKind::kRoot:
+      return store_->SetRootAttrs(attrs);
     case NodeKind::kSnapshotDir:
     case NodeKind::kAsofDir:
       return Status::NotPermitted("view directories have fixed attributes");
-    case NodeKind::kDataset: return store_->SetDatasetAttrs(k.dataset, attrs);
-    case NodeKind::kRow: return store_->SetRowAttrs(k.dataset, k.row, attrs);
+    case NodeKind::kDataset:
+      return store_->SetDatasetAttrs(k.dataset, attrs);
+    case NodeKind::kRow:
+      return store_->SetRowAttrs(k.dataset, k.row, attrs);
     case NodeKind::kColumn:
     case NodeKind::kVersion:
       break;
@@ -555,8 +559,7 @@ Status Filesystem::Persist(NodeId id, OpenFile* f, bool sync) {
                        !IsPrecisionLoss(k.ts, *f->mtime_override);
   const uint64_t restamp_to = restamp ? *f->mtime_override : 0;
   Batch batch;
-  batch.Put(k.dataset, k.row, k.column, f->data, ts,
-            attrs ? &*attrs : nullptr);
+  batch.Put(k.dataset, k.row, k.column, f->data, ts, attrs ? &*attrs : nullptr);
   std::vector<uint64_t> stamps;
   ROWFS_RETURN_IF_ERROR(store_->Write(batch, WriteOptions{sync}, &stamps));
   counters_.VersionStored();
@@ -575,10 +578,11 @@ uint64_t Filesystem::LatestTime(const NodeKey& col, uint64_t to_ms,
                                 std::optional<uint64_t> latest_ts) const {
   if (!IsWholeSecond(to_ms)) return to_ms;
   std::vector<Version> same_second;
-  if (!store_->ListVersions(col.dataset, col.row, col.column,
-                            {.limit = 2, .min_ts = to_ms + 1,
-                             .max_ts = to_ms + 999},
-                            &same_second)
+  if (!store_
+           ->ListVersions(
+               col.dataset, col.row, col.column,
+               {.limit = 2, .min_ts = to_ms + 1, .max_ts = to_ms + 999},
+               &same_second)
            .ok()) {
     return to_ms;
   }
@@ -598,8 +602,8 @@ Status Filesystem::KeepLatestAboveSecond(const NodeKey& col, uint64_t ts) {
       ts == latest + 999) {
     return Status::OK();
   }
-  ROWFS_RETURN_IF_ERROR(store_->Restamp(col.dataset, col.row, col.column,
-                                        latest, latest + 999));
+  ROWFS_RETURN_IF_ERROR(
+      store_->Restamp(col.dataset, col.row, col.column, latest, latest + 999));
   InvalidateColumn(col.dataset, col.row, col.column);
   return Status::OK();
 }
@@ -617,7 +621,8 @@ Status Filesystem::Restamp(const NodeInfo& node, uint64_t to_ms) {
         store_->StatColumn(k.dataset, k.row, k.column, &info));
     to_ms = LatestTime(k, to_ms, info.versions[0].ts);
   }
-  ROWFS_RETURN_IF_ERROR(store_->Restamp(k.dataset, k.row, k.column, from, to_ms));
+  ROWFS_RETURN_IF_ERROR(
+      store_->Restamp(k.dataset, k.row, k.column, from, to_ms));
   if (k.kind == NodeKind::kVersion && k.ts != to_ms) {
     // The node now stands for the version at its new timestamp; its old
     // name no longer exists.
@@ -676,7 +681,8 @@ void Filesystem::InvalidateWritten(const NodeKey& key, uint64_t ts,
   }
 }
 
-void Filesystem::QueueEntryInvalidations(std::vector<EntryInvalidation> entries) {
+void Filesystem::QueueEntryInvalidations(
+    std::vector<EntryInvalidation> entries) {
   if (entries.empty() || session_ == nullptr) return;
   {
     std::lock_guard lock(inval_mu_);
@@ -688,7 +694,8 @@ void Filesystem::QueueEntryInvalidations(std::vector<EntryInvalidation> entries)
 void Filesystem::InvalidatorLoop() {
   std::unique_lock lock(inval_mu_);
   while (true) {
-    inval_cv_.wait(lock, [this] { return inval_stop_ || !inval_queue_.empty(); });
+    inval_cv_.wait(lock,
+                   [this] { return inval_stop_ || !inval_queue_.empty(); });
     if (inval_stop_) return;
     EntryInvalidation e = std::move(inval_queue_.front());
     inval_queue_.pop_front();
@@ -806,7 +813,8 @@ void Filesystem::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr,
                             ? Now()
                             : TimespecToMs(attr->st_mtim);
     if (ms > kMaxTimestamp) {
-      return Fail(req, "utimens", path, Status::InvalidArgument("time out of range"));
+      return Fail(req, "utimens", path,
+                  Status::InvalidArgument("time out of range"));
     }
     if (!node.key.IsFile()) {
       Attrs a;
@@ -989,7 +997,8 @@ void Filesystem::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
   if (flags & RENAME_EXCHANGE) mode = MoveMode::kExchange;
   if (flags & RENAME_NOREPLACE) mode = MoveMode::kNoReplace;
   if (flags & ~(RENAME_EXCHANGE | RENAME_NOREPLACE)) {
-    return Fail(req, "rename", path, Status::InvalidArgument("unsupported flags"));
+    return Fail(req, "rename", path,
+                Status::InvalidArgument("unsupported flags"));
   }
   if (from.kind == NodeKind::kSnapshotDir || from.kind == NodeKind::kAsofDir ||
       to.kind == NodeKind::kSnapshotDir || to.kind == NodeKind::kAsofDir) {
@@ -1000,9 +1009,11 @@ void Filesystem::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
     return Fail(req, "rename", path,
                 Status::CrossDevice("datasets cannot be renamed in place"));
   }
-  if (from.IsFile() != to.IsFile() || (!from.IsFile() && from.kind != to.kind)) {
-    return Fail(req, "rename", path,
-                Status::NotPermitted("source and target are at different levels"));
+  if (from.IsFile() != to.IsFile() ||
+      (!from.IsFile() && from.kind != to.kind)) {
+    return Fail(
+        req, "rename", path,
+        Status::NotPermitted("source and target are at different levels"));
   }
   if (from.IsFile()) {
     // A file still being written is stored first, so the move sees it.
@@ -1030,7 +1041,8 @@ void Filesystem::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
     s = store_->MoveColumn(RefOf(from), RefOf(to), mode);
     if (s.ok() && creates_implicit) {
       Attrs a = FileDefaults();
-      if (store_->StatColumn(to.dataset, to.row, to.column, &target_column).ok() &&
+      if (store_->StatColumn(to.dataset, to.row, to.column, &target_column)
+              .ok() &&
           target_column.attrs) {
         a = *target_column.attrs;
       }
@@ -1094,8 +1106,8 @@ void Filesystem::Create(fuse_req_t req, fuse_ino_t parent, const char* name,
     Status st_s = StatKey(key, file, &e.attr);
     if (st_s.ok()) e.attr.st_ino = node.st_ino;
   }
-  auto* handle =
-      new FileHandle{node.id, file, (fi->flags & O_ACCMODE) != O_RDONLY};
+  FileHandle* handle = handles_.Add(std::make_unique<FileHandle>(
+      FileHandle{node.id, file, (fi->flags & O_ACCMODE) != O_RDONLY}));
   fi->fh = reinterpret_cast<uint64_t>(handle);
   fi->keep_cache = 1;
   fuse_reply_create(req, &e, fi);
@@ -1111,9 +1123,11 @@ void Filesystem::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   const bool truncate = (fi->flags & O_TRUNC) != 0;
   if (s.ok() && (writable || truncate)) s = CheckWritable(node.key);
   if (!s.ok()) return Fail(req, "open", node.key.Path(), s);
-  auto file = inodes_.AttachOpenFile(ino, [] { return OpenFile::ForExisting(); });
+  auto file =
+      inodes_.AttachOpenFile(ino, [] { return OpenFile::ForExisting(); });
   if (file == nullptr) {
-    return Fail(req, "open", node.key.Path(), Status::NotFound("node vanished"));
+    return Fail(req, "open", node.key.Path(),
+                Status::NotFound("node vanished"));
   }
   {
     std::lock_guard lock(file->mu);
@@ -1137,7 +1151,8 @@ void Filesystem::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     DropHandle(ino, file.get());
     return Fail(req, "open", node.key.Path(), s);
   }
-  auto* handle = new FileHandle{ino, file, writable};
+  FileHandle* handle = handles_.Add(
+      std::make_unique<FileHandle>(FileHandle{ino, file, writable}));
   fi->fh = reinterpret_cast<uint64_t>(handle);
   // Every change the daemon makes to a column invalidates the kernel's pages
   // of its nodes, so cached pages stay valid between opens; a follower's
@@ -1226,9 +1241,11 @@ void Filesystem::DropHandle(NodeId id, OpenFile* f) {
       Status s = Persist(id, f, false);
       if (!s.ok()) {
         NodeInfo node;
-        const std::string path = GetNode(id, &node).ok() ? node.key.Path() : "?";
+        const std::string path =
+            GetNode(id, &node).ok() ? node.key.Path() : "?";
         if (IsRefusal(s)) {
-          spdlog::info("release {}: changes not stored: {}", path, s.ToString());
+          spdlog::info("release {}: changes not stored: {}", path,
+                       s.ToString());
         } else {
           spdlog::error("release {}: storing the last changes failed: {}", path,
                         s.ToString());
@@ -1241,7 +1258,12 @@ void Filesystem::DropHandle(NodeId id, OpenFile* f) {
 }
 
 void Filesystem::Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  std::unique_ptr<FileHandle> h(reinterpret_cast<FileHandle*>(fi->fh));
+  std::unique_ptr<FileHandle> h =
+      handles_.Take(reinterpret_cast<FileHandle*>(fi->fh));
+  if (h == nullptr) {
+    return Fail(req, "release", std::to_string(ino),
+                Status::InvalidArgument("unknown file handle"));
+  }
   DropHandle(ino, h->file.get());
   fuse_reply_err(req, 0);
 }
@@ -1306,8 +1328,9 @@ Status Filesystem::FillDir(DirHandle* h, const NodeInfo& dir) {
         created = file->created;
       }
       if (!pending) continue;
-      auto it = std::find_if(h->entries.begin(), h->entries.end(),
-                             [&](const DirEntry& e) { return e.key == file_key; });
+      auto it =
+          std::find_if(h->entries.begin(), h->entries.end(),
+                       [&](const DirEntry& e) { return e.key == file_key; });
       if (it == h->entries.end()) {
         if (!created) continue;
         it = h->entries.insert(h->entries.end(),
@@ -1362,12 +1385,12 @@ void Filesystem::OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   h->dir = node;
   h->streaming = node.key.kind == NodeKind::kDataset;
   if (!s.ok()) return Fail(req, "opendir", node.key.Path(), s);
-  fi->fh = reinterpret_cast<uint64_t>(h.release());
+  fi->fh = reinterpret_cast<uint64_t>(dir_handles_.Add(std::move(h)));
   fuse_reply_open(req, fi);
 }
 
-void Filesystem::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size,
-                         off_t off, fuse_file_info* fi, bool plus) {
+void Filesystem::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                         fuse_file_info* fi, bool plus) {
   auto* h = reinterpret_cast<DirHandle*>(fi->fh);
   std::string buf(size, '\0');
   size_t used = 0;
@@ -1399,7 +1422,8 @@ Status Filesystem::FillDirBuffer(fuse_req_t req, DirHandle* h, off_t off,
       if (key != nullptr) counted = MakeEntry(*key, st, &e).id;
       len = fuse_add_direntry_plus(req, at, room, name.c_str(), &e, next);
       if (len > room) {
-        if (counted != 0) inodes_.Forget(counted, 1);  // the kernel won't see it
+        if (counted != 0)
+          inodes_.Forget(counted, 1);  // the kernel won't see it
         return false;
       }
     } else {
@@ -1447,7 +1471,8 @@ Status Filesystem::FillDirBuffer(fuse_req_t req, DirHandle* h, off_t off,
   if (std::max<off_t>(off, 2) + 1 != h->next_off) {
     ReadView view;
     s = ViewOf(h->dir.key, &view);
-    if (s.ok()) h->cursor = store_->NewRowCursor(h->dir.key.dataset, "", &s, view);
+    if (s.ok())
+      h->cursor = store_->NewRowCursor(h->dir.key.dataset, "", &s, view);
     h->pending.reset();
     h->next_off = 3;
     while (s.ok() && h->next_off <= off) {
@@ -1473,7 +1498,7 @@ Status Filesystem::FillDirBuffer(fuse_req_t req, DirHandle* h, off_t off,
 }
 
 void Filesystem::ReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete reinterpret_cast<DirHandle*>(fi->fh);
+  dir_handles_.Take(reinterpret_cast<DirHandle*>(fi->fh));
   fuse_reply_err(req, 0);
 }
 
@@ -1514,8 +1539,9 @@ Status Filesystem::ReadXattr(const NodeKey& key, std::string_view name,
   if (key.kind == NodeKind::kDataset && IsPolicyXattr(name)) {
     DatasetInfo info;
     ROWFS_RETURN_IF_ERROR(store_->GetDataset(key.dataset, &info));
-    *value = std::to_string(name == kMaxVersionsXattr ? info.policy.max_versions
-                                                      : info.policy.ttl_seconds);
+    *value =
+        std::to_string(name == kMaxVersionsXattr ? info.policy.max_versions
+                                                 : info.policy.ttl_seconds);
     return Status::OK();
   }
   if (name == kStatsXattr && key.kind == NodeKind::kRoot) {
@@ -1560,7 +1586,8 @@ Status Filesystem::WriteXattr(const NodeKey& key, std::string_view name,
   if (key.kind == NodeKind::kRoot && name == kCompactXattr) {
     std::vector<std::string> targets;
     if (text.empty() || text == "*") {
-      for (const DatasetInfo& d : store_->ListDatasets()) targets.push_back(d.name);
+      for (const DatasetInfo& d : store_->ListDatasets())
+        targets.push_back(d.name);
     } else {
       targets.emplace_back(text);
     }
@@ -1593,7 +1620,9 @@ Status Filesystem::WriteXattr(const NodeKey& key, std::string_view name,
     uint32_t id = 0;
     ROWFS_RETURN_IF_ERROR(CreateBackup(
         store_, dir,
-        [&](uint64_t bytes) { spdlog::info("backup to {}: {} MiB", dir, bytes >> 20); },
+        [&](uint64_t bytes) {
+          spdlog::info("backup to {}: {} MiB", dir, bytes >> 20);
+        },
         &id));
     spdlog::info("backup {} in {} done", id, dir);
     return Status::OK();
@@ -1601,13 +1630,15 @@ Status Filesystem::WriteXattr(const NodeKey& key, std::string_view name,
   if (key.kind == NodeKind::kRoot && name == kCheckpointXattr) {
     const std::string dir(text);
     if (dir.empty() || dir[0] != '/') {
-      return Status::InvalidArgument("the checkpoint directory must be absolute");
+      return Status::InvalidArgument(
+          "the checkpoint directory must be absolute");
     }
     ROWFS_RETURN_IF_ERROR(CreateCheckpoint(store_, dir));
     spdlog::info("checkpoint in {} done", dir);
     return Status::OK();
   }
-  if (name == kStatsXattr) return Status::NotPermitted("statistics are read-only");
+  if (name == kStatsXattr)
+    return Status::NotPermitted("statistics are read-only");
   return Status::NotSupported(
       "rowfs stores no extended attributes but its own (see README)");
 }
@@ -1622,7 +1653,8 @@ void Filesystem::SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
   const bool control = std::string_view(name).rfind(kControlPrefix, 0) == 0;
   const uid_t uid = fuse_req_ctx(req)->uid;
   if (s.ok() && control && uid != 0 && uid != geteuid()) {
-    s = Status::NotPermitted("control attributes are for root and the daemon's user");
+    s = Status::NotPermitted(
+        "control attributes are for root and the daemon's user");
   }
   if (s.ok() && !control) s = CheckWritable(node.key);
   if (s.ok()) s = WriteXattr(node.key, name, std::string_view(value, size));
@@ -1673,8 +1705,8 @@ void Filesystem::RemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   fuse_reply_err(req, 0);
 }
 
-void Filesystem::NotPermitted(fuse_req_t req, const char* op,
-                              fuse_ino_t parent, const char* name) {
+void Filesystem::NotPermitted(fuse_req_t req, const char* op, fuse_ino_t parent,
+                              const char* name) {
   NodeInfo dir;
   inodes_.Get(parent, &dir);
   Fail(req, op, ChildPath(dir.key, name),
@@ -1739,8 +1771,7 @@ fuse_lowlevel_ops MakeOperations() {
     }
     fuse_reply_none(r);
   };
-  ops.forget_multi = [](fuse_req_t r, size_t count,
-                        fuse_forget_data* forgets) {
+  ops.forget_multi = [](fuse_req_t r, size_t count, fuse_forget_data* forgets) {
     try {
       for (size_t i = 0; i < count; ++i) {
         FS(r)->Forget(forgets[i].ino, forgets[i].nlookup);
@@ -1759,8 +1790,7 @@ fuse_lowlevel_ops MakeOperations() {
   ops.mkdir = [](fuse_req_t r, fuse_ino_t p, const char* n, mode_t m) {
     Guard(r, FsOp::kMkdir, [&] { FS(r)->Mkdir(r, p, n, m); });
   };
-  ops.mknod = [](fuse_req_t r, fuse_ino_t p, const char* n, mode_t m,
-                 dev_t d) {
+  ops.mknod = [](fuse_req_t r, fuse_ino_t p, const char* n, mode_t m, dev_t d) {
     Guard(r, FsOp::kMknod, [&] { FS(r)->Mknod(r, p, n, m, d); });
   };
   ops.unlink = [](fuse_req_t r, fuse_ino_t p, const char* n) {

@@ -20,15 +20,16 @@
 #include <fuse_lowlevel.h>
 #include <sys/stat.h>
 
-#include <condition_variable>
 #include <array>
+#include <condition_variable>
 #include <deque>
-#include <shared_mutex>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "fs_counters.h"
 #include "inode_table.h"
@@ -221,12 +222,40 @@ class Filesystem {
     class Pair {
      public:
       Pair(DirLocks* locks, const NodeKey& a, const NodeKey& b);
+
      private:
       std::unique_lock<std::shared_mutex> first_, second_;
     };
+
    private:
     std::array<std::shared_mutex, 256> stripes_;
   };
+  // Handles handed to the kernel in fi->fh. Owned here, not leaked, when a
+  // session ends (a lazy unmount) before the kernel releases them.
+  template <typename T>
+  class HandleRegistry {
+   public:
+    T* Add(std::unique_ptr<T> h) {
+      std::lock_guard lock(mu_);
+      T* raw = h.get();
+      live_.emplace(raw, std::move(h));
+      return raw;
+    }
+    std::unique_ptr<T> Take(T* h) {
+      std::lock_guard lock(mu_);
+      auto it = live_.find(h);
+      if (it == live_.end()) return nullptr;
+      std::unique_ptr<T> out = std::move(it->second);
+      live_.erase(it);
+      return out;
+    }
+
+   private:
+    std::mutex mu_;
+    std::unordered_map<T*, std::unique_ptr<T>> live_;
+  };
+  HandleRegistry<FileHandle> handles_;
+  HandleRegistry<DirHandle> dir_handles_;
   DirLocks dir_locks_;
   InodeTable inodes_;
   FsCounters counters_;
