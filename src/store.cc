@@ -300,16 +300,30 @@ Status AddKeyChanges(
 // rejects the write when one was dropped in the meantime.
 class DatasetGuard {
  public:
-  Status Add(const DatasetPtr& ds, std::string_view name) {
+  // Adds a dataset to hold; one added twice is held once.
+  void Add(const DatasetPtr& ds) {
     for (const auto& held : held_) {
-      if (held.get() == ds.get()) return Status::OK();
-    }
-    std::shared_lock lock(ds->alive_mu);
-    if (ds->dropped) {
-      return Status::NotFound("dataset '" + std::string(name) + "' was dropped");
+      if (held.get() == ds.get()) return;
     }
     held_.push_back(ds);
-    locks_.push_back(std::move(lock));
+  }
+
+  // Takes every added dataset's lock shared, in name order: one global
+  // order, so two writes across the same datasets in opposite directions
+  // cannot deadlock against a drop waiting for one of them.
+  // REQUIRES: called once, after the last Add.
+  Status Lock() {
+    std::sort(held_.begin(), held_.end(),
+              [](const DatasetPtr& a, const DatasetPtr& b) {
+                return a->name < b->name;
+              });
+    for (const DatasetPtr& ds : held_) {
+      std::shared_lock lock(ds->alive_mu);
+      if (ds->dropped) {
+        return Status::NotFound("dataset '" + ds->name + "' was dropped");
+      }
+      locks_.push_back(std::move(lock));
+    }
     return Status::OK();
   }
 
@@ -516,11 +530,8 @@ Status Store::Impl::Prepare(std::string_view what,
     }
   }
   l->locks.Lock();
-  i = 0;
-  for (const LockTarget& t : targets) {
-    ROWFS_RETURN_IF_ERROR(l->guard.Add(l->ds[i++], t.dataset));
-  }
-  return Status::OK();
+  for (size_t j = 0; j < i; ++j) l->guard.Add(l->ds[j]);
+  return l->guard.Lock();
 }
 
 // ---------------------------------------------------------------- Batch
@@ -839,9 +850,8 @@ Status Store::Write(const Batch& batch, const WriteOptions& options,
   }
   locks.Lock();
   DatasetGuard guard;
-  for (size_t i = 0; i < batch.ops_.size(); ++i) {
-    ROWFS_RETURN_IF_ERROR(guard.Add(datasets[i], batch.ops_[i].dataset));
-  }
+  for (const DatasetPtr& ds : datasets) guard.Add(ds);
+  ROWFS_RETURN_IF_ERROR(guard.Lock());
 
   // Keys this batch puts, so that a later delete in it removes them and a
   // later server-timestamped put to the same column goes after them.
