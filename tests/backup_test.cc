@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -74,6 +75,9 @@ TEST_F(ViewTest, TarOfASnapshotIsConsistentWhileWritesContinue) {
         break;
       }
       ++swaps;
+      // Paced: every swap adds versions that each later tar copies, so an
+      // unpaced writer makes the rounds quadratically slower (sanitizers).
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   });
   for (int round = 0; round < 8; ++round) {
