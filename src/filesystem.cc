@@ -559,7 +559,10 @@ Status Filesystem::Persist(NodeId id, OpenFile* f, bool sync) {
                        !IsPrecisionLoss(k.ts, *f->mtime_override);
   const uint64_t restamp_to = restamp ? *f->mtime_override : 0;
   Batch batch;
-  batch.Put(k.dataset, k.row, k.column, f->data, ts, attrs ? &*attrs : nullptr);
+  // Borrowed: f->data is not touched before the batch is written (the
+  // caller holds f->mu).
+  batch.PutBorrowed(k.dataset, k.row, k.column, f->data, ts,
+                    attrs ? &*attrs : nullptr);
   std::vector<uint64_t> stamps;
   ROWFS_RETURN_IF_ERROR(store_->Write(batch, WriteOptions{sync}, &stamps));
   counters_.VersionStored();

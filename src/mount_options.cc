@@ -291,6 +291,8 @@ RocksDB tuning (-o):
   write_buffer=SIZE      memtable size per dataset (default 64M)
   max_open_files=N       table files kept open, -1 = all (default -1)
   compression=ALGO       none|snappy|lz4|zstd|zlib (default lz4)
+  blob_min=SIZE          values of at least SIZE go to blob files, 0 = never
+                         (default 0)
   options_file=PATH      load a RocksDB OPTIONS file first; the options
                          above, when given, override it
 

@@ -49,8 +49,12 @@ Status OpenFile::Write(uint64_t offset, std::string_view bytes,
                             ", limit " + std::to_string(max_size));
   }
   const uint64_t end = offset + bytes.size();
-  if (end > data.size()) data.resize(end, '\0');
-  std::copy(bytes.begin(), bytes.end(), data.begin() + offset);
+  if (offset == data.size()) {
+    data.append(bytes);  // the common case: no zero-fill before the copy
+  } else {
+    if (end > data.size()) data.resize(end, '\0');
+    std::copy(bytes.begin(), bytes.end(), data.begin() + offset);
+  }
   dirty = true;
   modified_ms = now_ms;
   return Status::OK();

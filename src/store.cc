@@ -545,6 +545,13 @@ void Batch::Put(std::string_view dataset, std::string_view row,
   ops_.push_back(std::move(op));
 }
 
+void Batch::PutBorrowed(std::string_view dataset, std::string_view row,
+                        std::string_view column, std::string_view value,
+                        uint64_t ts, const Attrs* attrs) {
+  Put(dataset, row, column, {}, ts, attrs);
+  ops_.back().borrowed_value = value;
+}
+
 void Batch::DeleteVersion(std::string_view dataset, std::string_view row,
                           std::string_view column, uint64_t ts) {
   ops_.push_back({OpType::kDeleteVersion, std::string(dataset),
@@ -911,7 +918,7 @@ Status Store::Write(const Batch& batch, const WriteOptions& options,
           }
         }
         std::string key = CellKey(op.row, op.column, ts);
-        wb.Put(ds.cf, key, op.value);
+        wb.Put(ds.cf, key, ToSlice(op.value()));
         if (op.attrs) {
           wb.Put(ds.cf, ColumnMetaKey(op.row, op.column), EncodeAttrs(*op.attrs));
         }

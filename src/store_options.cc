@@ -21,6 +21,7 @@ namespace rowfs {
 namespace {
 
 constexpr uint64_t kMiB = 1024 * 1024;
+constexpr uint64_t kDefaultBlobMin = 0;
 
 Status ParseInt(std::string_view text, int64_t* out) {
   int64_t v = 0;
@@ -147,6 +148,10 @@ Status SetStoreOption(StoreOptions* o, std::string_view key,
     rocksdb::CompressionType unused;
     ROWFS_RETURN_IF_ERROR(ParseCompression(value, &unused));
     o->compression = std::string(value);
+  } else if (key == "blob_min") {
+    uint64_t v = 0;
+    ROWFS_RETURN_IF_ERROR(ParseByteSize(value, &v));
+    o->blob_min_bytes = v;
   } else if (key == "options_file") {
     if (value.empty()) return Status::InvalidArgument("empty options_file");
     o->options_file = std::string(value);
@@ -218,6 +223,21 @@ Status BuildRocksOptions(const StoreOptions& o, const std::string& path,
     ROWFS_RETURN_IF_ERROR(ParseCompression(*o.compression, &cf->compression));
   } else if (!from_file) {
     cf->compression = rocksdb::kLZ4Compression;
+  }
+
+  // Large values (whole files) in blob files: a flush or compaction copies
+  // them once into a blob file instead of building, compressing and
+  // rewriting SST blocks of hundreds of MiB, and a read fetches the value
+  // without decompressing a block or evicting the block cache.
+  if (o.blob_min_bytes || !from_file) {
+    const uint64_t blob_min = o.blob_min_bytes.value_or(kDefaultBlobMin);
+    cf->enable_blob_files = blob_min > 0;
+    cf->min_blob_size = blob_min;
+    cf->blob_file_size = 256 * kMiB;
+    cf->blob_compression_type = cf->compression;
+    // Compactions rewrite the live values of the oldest blob files, so the
+    // space of deleted and expired versions comes back.
+    cf->enable_blob_garbage_collection = true;
   }
 
   if (o.row_prefix_bloom.value_or(false)) {

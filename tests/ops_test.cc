@@ -13,7 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
+#include <sys/vfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1428,15 +1428,19 @@ class StaleMountTest : public MountTest {
   // Daemon::Start() takes the dead mount, still listed, for the new one;
   // this waits for the new mount: the only one at mnt_, and answering.
   // statfs(2), unlike stat(2), always reaches the daemon (never the
-  // kernel's cache), so a dead mount fails it at once.
+  // kernel's cache), so a dead mount fails it at once; and it must answer
+  // as a FUSE filesystem: between the new daemon's clean-up of the dead
+  // mount and its own mount, the bare directory answers too.
   ::testing::AssertionResult WaitForFreshMount() {
+    constexpr long kFuseSuperMagic = 0x65735546;
     std::vector<MountEntry> mounts;
     int err = 0;
     const bool ok = WaitFor([&] {
+      struct statfs sf;
+      err = statfs(mnt_.c_str(), &sf) == 0 ? 0 : errno;
       mounts = MountsAt(mnt_);
-      struct statvfs sv;
-      err = statvfs(mnt_.c_str(), &sv) == 0 ? 0 : errno;
-      return mounts.size() == 1 && err == 0;
+      return err == 0 && static_cast<long>(sf.f_type) == kFuseSuperMagic &&
+             mounts.size() == 1;
     });
     if (ok) return ::testing::AssertionSuccess();
     return ::testing::AssertionFailure()

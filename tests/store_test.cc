@@ -651,6 +651,8 @@ TEST(StoreOptionsTest, ParsesEveryOption) {
   EXPECT_EQ(o.max_open_files, 500);
   ASSERT_OK(SetStoreOption(&o, "compression", "zstd"));
   EXPECT_EQ(o.compression, "zstd");
+  ASSERT_OK(SetStoreOption(&o, "blob_min", "64K"));
+  EXPECT_EQ(o.blob_min_bytes, 64u << 10);
   const struct {
     const char *key, *value;
     Status::Code code;
@@ -663,6 +665,7 @@ TEST(StoreOptionsTest, ParsesEveryOption) {
       {"row_prefix_bloom", "maybe", Status::Code::kInvalidArgument},
       {"compression", "brotli", Status::Code::kInvalidArgument},
       {"max_open_files", "-2", Status::Code::kInvalidArgument},
+      {"blob_min", "1T", Status::Code::kInvalidArgument},
       {"options_file", "", Status::Code::kInvalidArgument},
   };
   for (const auto& b : bad) {
@@ -710,6 +713,48 @@ TEST(StoreOptionsTest, TuningOptionsAndOptionsFileOpenAWorkingStore) {
   missing.options_file = dir.Sub("no-such-file");
   std::unique_ptr<Store> other;
   EXPECT_FALSE(Store::Open(missing, dir.Sub("db2"), &other).ok());
+}
+
+// blob_min: large values live in blob files, read back whole, and their
+// space comes back once deleted and compacted.
+TEST(StoreOptionsTest, BlobFilesHoldLargeValues) {
+  TempDir dir;
+  StoreOptions o;
+  ASSERT_OK(SetStoreOption(&o, "blob_min", "4K"));
+  auto blob_files = [&] {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir.Sub("db"))) {
+      n += e.path().extension() == ".blob";
+    }
+    return n;
+  };
+  std::unique_ptr<Store> store;
+  ASSERT_OK(Store::Open(o, dir.Sub("db"), &store));
+  ASSERT_OK(store->CreateDataset("ds", kDirAttrs));
+  const std::string big(100 << 10, 'b');
+  ASSERT_OK(store->Put("ds", "r", "big", big, 1));
+  ASSERT_OK(store->Put("ds", "r", "big", big + "2", 2));
+  ASSERT_OK(store->Put("ds", "r", "small", "s", 1));
+  ASSERT_OK(store->Flush());
+  EXPECT_EQ(blob_files(), 1);
+  Version v;
+  ASSERT_OK(store->GetLatest("ds", "r", "big", &v));
+  EXPECT_TRUE(v.value == big + "2");
+  ColumnInfo info;
+  ASSERT_OK(store->StatColumn("ds", "r", "big", &info));
+  ASSERT_EQ(info.versions.size(), 1u);
+  EXPECT_EQ(info.versions[0].size, big.size() + 1);
+  store.reset();
+  ASSERT_OK(Store::Open(o, dir.Sub("db"), &store));  // survives a reopen
+  std::string old;
+  ASSERT_OK(store->GetVersion("ds", "r", "big", 1, &old));
+  EXPECT_TRUE(old == big);
+  ASSERT_OK(store->DeleteColumn("ds", "r", "big"));
+  ASSERT_OK(store->Flush());
+  ASSERT_OK(store->CompactDataset("ds"));
+  EXPECT_EQ(blob_files(), 0) << "garbage collection keeps a dead blob file";
+  ASSERT_OK(store->GetLatest("ds", "r", "small", &v));
+  EXPECT_EQ(v.value, "s");
 }
 
 }  // namespace

@@ -131,6 +131,13 @@ class Batch {
   void Put(std::string_view dataset, std::string_view row,
            std::string_view column, std::string_view value,
            uint64_t ts = kServerTimestamp, const Attrs* attrs = nullptr);
+  // As Put, without copying `value` (a file's whole content can be hundreds
+  // of MiB): the Batch refers to the caller's bytes.
+  // REQUIRES: `value` stays valid and unchanged until the Batch is destroyed.
+  void PutBorrowed(std::string_view dataset, std::string_view row,
+                   std::string_view column, std::string_view value,
+                   uint64_t ts = kServerTimestamp,
+                   const Attrs* attrs = nullptr);
   // Removes one version; absent versions are ignored.
   void DeleteVersion(std::string_view dataset, std::string_view row,
                      std::string_view column, uint64_t ts);
@@ -148,9 +155,13 @@ class Batch {
   enum class OpType { kPut, kDeleteVersion, kDeleteColumn, kDeleteRow };
   struct Op {
     OpType type;
-    std::string dataset, row, column, value;
+    std::string dataset, row, column, owned_value;
     uint64_t ts = kServerTimestamp;
     std::optional<Attrs> attrs;
+    std::optional<std::string_view> borrowed_value;  // set by PutBorrowed
+    std::string_view value() const {
+      return borrowed_value ? *borrowed_value : std::string_view(owned_value);
+    }
   };
   std::vector<Op> ops_;
 };

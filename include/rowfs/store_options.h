@@ -33,6 +33,10 @@ struct StoreOptions {
   std::optional<uint64_t> write_buffer_bytes;  // default 64 MiB per dataset
   std::optional<int> max_open_files;           // default -1 (unlimited)
   std::optional<std::string> compression;      // none|snappy|lz4|zstd|zlib
+  // Values of at least this many bytes go to RocksDB blob files (integrated
+  // BlobDB) instead of SST blocks; 0 keeps every value in SST files.
+  // Default 1 MiB (0 with an options file, which configures its own).
+  std::optional<uint64_t> blob_min_bytes;
   // A RocksDB OPTIONS file (as RocksDB writes into every database directory)
   // whose DBOptions and per-column-family options are loaded first.
   std::string options_file;
@@ -44,7 +48,8 @@ struct StoreOptions {
 
 // Sets one tuning option from "key" and a textual value, the form used by
 // the daemon's `-o key=value`. Keys: block_cache, bloom_bits,
-// row_prefix_bloom, write_buffer, max_open_files, compression, options_file.
+// row_prefix_bloom, write_buffer, max_open_files, compression, blob_min,
+// options_file.
 // Sizes accept K/M/G suffixes (powers of 1024).
 // Returns NotFound for an unknown key (so callers can try other option
 // sets), InvalidArgument for a bad value.
