@@ -97,6 +97,8 @@ class RangeIterator {
   RangeIterator& operator=(const RangeIterator&) = delete;
   rocksdb::Iterator* operator->() const { return it_.get(); }
   rocksdb::Iterator* get() const { return it_.get(); }
+  const std::string& lower() const { return lower_; }
+  const std::string& upper() const { return upper_; }
 
  private:
   std::string lower_, upper_;
@@ -145,16 +147,17 @@ struct ColumnReadSpec {
 // its meta record and its visible versions selected by `spec`.
 // Visibility is decided by rank among all physical versions; since versions
 // are newest first, the first invisible one ends the scan.
-Status ReadColumn(rocksdb::Iterator* it, std::string_view row,
-                  std::string_view column, const Policy& policy,
-                  uint64_t now_ms, const ColumnReadSpec& spec,
-                  ColumnInfo* info, std::vector<Version>* values) {
+// `begin`/`end` are ColumnBegin/ColumnEnd of the column.
+Status ReadColumn(rocksdb::Iterator* it, std::string_view begin,
+                  std::string_view end, std::string_view column,
+                  const Policy& policy, uint64_t now_ms,
+                  const ColumnReadSpec& spec, ColumnInfo* info,
+                  std::vector<Version>* values) {
   info->attrs.reset();
   info->versions.clear();
-  const std::string end = ColumnEnd(row, column);
   uint64_t rank = 0;
-  for (it->Seek(ColumnBegin(row, column));
-       it->Valid() && ToView(it->key()) < std::string_view(end); it->Next()) {
+  for (it->Seek(ToSlice(begin)); it->Valid() && ToView(it->key()) < end;
+       it->Next()) {
     ParsedKey k;
     ROWFS_RETURN_IF_ERROR(ParseOwnKey(it->key(), &k));
     if (k.kind == KeyKind::kColumnMeta) {
@@ -174,6 +177,7 @@ Status ReadColumn(rocksdb::Iterator* it, std::string_view row,
     if (values) values->push_back({k.ts, it->value().ToString()});
     if (spec.limit != 0 && info->versions.size() >= spec.limit) break;
   }
+  if (it->status().ok()) return Status::OK();  // no message to build
   return Status::FromRocksDB(it->status(), "reading " + std::string(column));
 }
 
@@ -430,8 +434,9 @@ struct Store::Impl {
                       const ReadView& view = {}) const {
     spec.max_ts = std::min(spec.max_ts, view.as_of);
     RangeIterator it = ColumnIterator(ds, row, column, view);
-    ROWFS_RETURN_IF_ERROR(ReadColumn(it.get(), row, column, ds.policy->Load(),
-                                     Now(), spec, info, values));
+    ROWFS_RETURN_IF_ERROR(ReadColumn(it.get(), it.lower(), it.upper(), column,
+                                     ds.policy->Load(), Now(), spec, info,
+                                     values));
     if (info->versions.empty()) {
       return Status::NotFound("no column " + Describe("", row, column).substr(1));
     }
@@ -869,7 +874,14 @@ Status Store::Write(const Batch& batch, const WriteOptions& options,
   };
   std::vector<Pending> pending;
   std::vector<ColumnChange> changes;
-  rocksdb::WriteBatch wb;
+  // Sized up front: a batch grown by doubling copies (and faults in) a large
+  // value twice over.
+  size_t reserve = 256;  // the floor record Commit may add
+  for (const Batch::Op& op : batch.ops_) {
+    // Cell key and meta record key, attrs and record headers.
+    reserve += op.value().size() + 2 * (op.row.size() + op.column.size()) + 256;
+  }
+  rocksdb::WriteBatch wb(reserve);
   std::vector<uint64_t> assigned;
   const uint64_t now = impl_->Now();
 
