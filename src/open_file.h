@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 
+#include "byte_buffer.h"
 #include "rowfs/status.h"
 #include "rowfs/store.h"
 
@@ -57,7 +58,7 @@ class OpenFile {
   void MarkStored(uint64_t ts);
 
   std::mutex mu;
-  std::string data;
+  ByteBuffer data;
   bool loaded = false;
   bool dirty = false;    // written since loaded or last stored
   // Created or truncated by open(O_CREAT/O_TRUNC) and not written since.
