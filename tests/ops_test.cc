@@ -1461,11 +1461,10 @@ TEST_F(StaleMountTest, NextDaemonDetachesTheDeadMount) {
   EXPECT_EQ(ReadFile("ds/r/c"), "kept\n");
 }
 
-// Known daemon issue (src/daemon.cc, CleanStaleMount): it looks for a dead
-// mount with stat(2), which the kernel answers from its attribute cache for
-// up to attr_timeout after the crash; a daemon started in that window
-// mounts on top of the dead mount, which reappears (ENOTCONN) once the new
-// one is unmounted. statfs(2) is never cached. Enable once fixed.
+// Restarted within attr_timeout of the crash, while stat(2) of the dead
+// mountpoint is still answered from the kernel's attribute cache: the
+// daemon looks for a dead mount with statfs(2), which is never cached
+// (src/daemon.cc, CleanStaleMount), so it still detaches it.
 TEST_F(StaleMountTest, RestartRightAfterTheKillDetachesTheDeadMount) {
   KillLeavingStaleMount(/*wait_for_enotconn=*/false);
   if (HasFatalFailure()) return;
