@@ -1,6 +1,5 @@
 #include "open_file.h"
 
-
 namespace rowfs {
 
 std::shared_ptr<OpenFile> OpenFile::ForCreate(const Attrs& attrs,

@@ -35,7 +35,8 @@ struct StoreOptions {
   std::optional<std::string> compression;      // none|snappy|lz4|zstd|zlib
   // Values of at least this many bytes go to RocksDB blob files (integrated
   // BlobDB) instead of SST blocks; 0 keeps every value in SST files.
-  // Default 1 MiB (0 with an options file, which configures its own).
+  // Default 0 (measured: no gain for large files, see README); with an
+  // options file and no value here, the file's blob settings stand.
   std::optional<uint64_t> blob_min_bytes;
   // A RocksDB OPTIONS file (as RocksDB writes into every database directory)
   // whose DBOptions and per-column-family options are loaded first.
