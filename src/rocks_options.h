@@ -44,7 +44,8 @@ uint64_t DefaultWriteBuffer(const std::string& path);
 // Builds the DBOptions and the template for every dataset's column-family
 // options (the caller adds the per-dataset compaction filter factory). When
 // options.options_file is set, it is loaded first; `file_cfs` then receives
-// its per-family options by name so that existing families keep them.
+// its per-family options by name so that existing families keep them, with
+// every explicitly given option (and the write-buffer cap) applied on top.
 Status BuildRocksOptions(const StoreOptions& options, const std::string& path,
                          rocksdb::DBOptions* db_options,
                          rocksdb::ColumnFamilyOptions* cf_template,

@@ -176,39 +176,17 @@ uint64_t DefaultWriteBuffer(const std::string& path) {
   return std::clamp<uint64_t>(total / 8, kMiB, 64 * kMiB);
 }
 
-Status BuildRocksOptions(const StoreOptions& o, const std::string& path,
-                         rocksdb::DBOptions* db,
-                         rocksdb::ColumnFamilyOptions* cf,
-                         std::vector<rocksdb::ColumnFamilyDescriptor>* file_cfs) {
-  const bool from_file = !o.options_file.empty();
-  if (from_file) {
-    rocksdb::ConfigOptions config;
-    config.env = rocksdb::Env::Default();
-    config.ignore_unknown_options = false;
-    rocksdb::Status s =
-        rocksdb::LoadOptionsFromFile(config, o.options_file, db, file_cfs);
-    if (!s.ok()) return Status::FromRocksDB(s, "options file " + o.options_file);
-    for (const auto& d : *file_cfs) {
-      if (d.name == rocksdb::kDefaultColumnFamilyName) *cf = d.options;
-    }
-  } else {
-    db->IncreaseParallelism(2);
-    db->max_background_jobs = 2;
-    db->bytes_per_sync = kMiB;
-    db->keep_log_file_num = 4;
-    db->max_manifest_file_size = 64 * kMiB;
-    cf->level_compaction_dynamic_level_bytes = true;
-  }
-  // Tickers only (block cache hits and misses for the statistics xattr);
-  // histograms and timers cost more than they tell here.
-  db->statistics = rocksdb::CreateDBStatistics();
-  db->statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
-  db->create_if_missing = o.create_if_missing;
-  db->info_log = std::make_shared<SpdlogLogger>(/*quiet=*/true);
-  db->create_missing_column_families = false;
-  if (o.max_open_files) db->max_open_files = *o.max_open_files;
-  else if (!from_file) db->max_open_files = -1;
+namespace {
 
+// Applies rowfs's defaults (without an options file) and every option given
+// explicitly to one column family's options: the template of new datasets,
+// and each family an options file configures, so that `-o` options win over
+// the file for every dataset. `block_cache` (shared by all families) is set
+// when a cache is configured here rather than by the file.
+Status ApplyFamilyOptions(const StoreOptions& o, const std::string& path,
+                          bool from_file,
+                          const std::shared_ptr<rocksdb::Cache>& block_cache,
+                          rocksdb::ColumnFamilyOptions* cf) {
   if (o.write_buffer_bytes) {
     cf->write_buffer_size = *o.write_buffer_bytes;
   } else {
@@ -261,10 +239,7 @@ Status BuildRocksOptions(const StoreOptions& o, const std::string& path,
       table.pin_l0_filter_and_index_blocks_in_cache = true;
       table.format_version = 5;
     }
-    if (o.block_cache_bytes || !from_file) {
-      table.block_cache =
-          rocksdb::NewLRUCache(o.block_cache_bytes.value_or(256 * kMiB));
-    }
+    if (block_cache) table.block_cache = block_cache;
     const int bits = o.bloom_bits_per_key.value_or(from_file ? -1 : 10);
     if (bits > 0) {
       table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(bits, false));
@@ -273,6 +248,53 @@ Status BuildRocksOptions(const StoreOptions& o, const std::string& path,
       table.filter_policy.reset();
     }
     cf->table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status BuildRocksOptions(const StoreOptions& o, const std::string& path,
+                         rocksdb::DBOptions* db,
+                         rocksdb::ColumnFamilyOptions* cf,
+                         std::vector<rocksdb::ColumnFamilyDescriptor>* file_cfs) {
+  const bool from_file = !o.options_file.empty();
+  if (from_file) {
+    rocksdb::ConfigOptions config;
+    config.env = rocksdb::Env::Default();
+    config.ignore_unknown_options = false;
+    rocksdb::Status s =
+        rocksdb::LoadOptionsFromFile(config, o.options_file, db, file_cfs);
+    if (!s.ok()) return Status::FromRocksDB(s, "options file " + o.options_file);
+    for (const auto& d : *file_cfs) {
+      if (d.name == rocksdb::kDefaultColumnFamilyName) *cf = d.options;
+    }
+  } else {
+    db->IncreaseParallelism(2);
+    db->max_background_jobs = 2;
+    db->bytes_per_sync = kMiB;
+    db->keep_log_file_num = 4;
+    db->max_manifest_file_size = 64 * kMiB;
+    cf->level_compaction_dynamic_level_bytes = true;
+  }
+  // Tickers only (block cache hits and misses for the statistics xattr);
+  // histograms and timers cost more than they tell here.
+  db->statistics = rocksdb::CreateDBStatistics();
+  db->statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
+  db->create_if_missing = o.create_if_missing;
+  db->info_log = std::make_shared<SpdlogLogger>(/*quiet=*/true);
+  db->create_missing_column_families = false;
+  if (o.max_open_files) db->max_open_files = *o.max_open_files;
+  else if (!from_file) db->max_open_files = -1;
+
+  std::shared_ptr<rocksdb::Cache> block_cache;
+  if (o.block_cache_bytes || !from_file) {
+    block_cache = rocksdb::NewLRUCache(o.block_cache_bytes.value_or(256 * kMiB));
+  }
+  ROWFS_RETURN_IF_ERROR(ApplyFamilyOptions(o, path, from_file, block_cache, cf));
+  for (rocksdb::ColumnFamilyDescriptor& d : *file_cfs) {
+    ROWFS_RETURN_IF_ERROR(
+        ApplyFamilyOptions(o, path, from_file, block_cache, &d.options));
   }
   return Status::OK();
 }

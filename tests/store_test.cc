@@ -4,6 +4,7 @@
 #include <rocksdb/db.h>
 #include <rocksdb/perf_context.h>
 #include <rocksdb/perf_level.h>
+#include <rocksdb/utilities/options_util.h>
 
 #include <atomic>
 #include <filesystem>
@@ -713,6 +714,52 @@ TEST(StoreOptionsTest, TuningOptionsAndOptionsFileOpenAWorkingStore) {
   missing.options_file = dir.Sub("no-such-file");
   std::unique_ptr<Store> other;
   EXPECT_FALSE(Store::Open(missing, dir.Sub("db2"), &other).ok());
+}
+
+// Options given explicitly win over an options file for every dataset, not
+// only for new ones: RocksDB records what each family was opened with in
+// the OPTIONS file it writes at every open.
+TEST(StoreOptionsTest, ExplicitOptionsWinOverAnOptionsFileForEveryDataset) {
+  TempDir dir;
+  auto newest_options_file = [&] {
+    std::string newest;
+    for (const auto& e : std::filesystem::directory_iterator(dir.Sub("db"))) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("OPTIONS-", 0) == 0 && name > newest) newest = name;
+    }
+    return newest.empty() ? newest : dir.Sub("db/" + newest);
+  };
+  {
+    std::unique_ptr<Store> store;
+    ASSERT_OK(Store::Open(StoreOptions(), dir.Sub("db"), &store));
+    ASSERT_OK(store->CreateDataset("ds", kDirAttrs));
+    ASSERT_OK(store->Put("ds", "r", "c", "v", 1));
+  }
+  StoreOptions o;
+  ASSERT_OK(SetStoreOption(&o, "options_file", newest_options_file()));
+  ASSERT_OK(SetStoreOption(&o, "write_buffer", "1M"));
+  ASSERT_OK(SetStoreOption(&o, "compression", "none"));
+  {
+    std::unique_ptr<Store> store;
+    ASSERT_OK(Store::Open(o, dir.Sub("db"), &store));
+    Version v;
+    ASSERT_OK(store->GetLatest("ds", "r", "c", &v));
+    EXPECT_EQ(v.value, "v");
+  }
+  rocksdb::ConfigOptions config;
+  rocksdb::DBOptions db_options;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  ASSERT_TRUE(rocksdb::LoadOptionsFromFile(config, newest_options_file(),
+                                           &db_options, &families)
+                  .ok());
+  bool seen = false;
+  for (const auto& f : families) {
+    if (f.name != "ds") continue;
+    seen = true;
+    EXPECT_EQ(f.options.write_buffer_size, 1u << 20);
+    EXPECT_EQ(f.options.compression, rocksdb::kNoCompression);
+  }
+  EXPECT_TRUE(seen) << "no family 'ds' in " << newest_options_file();
 }
 
 // blob_min: large values live in blob files, read back whole, and their
