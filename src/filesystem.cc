@@ -549,7 +549,7 @@ Status Filesystem::Persist(NodeId id, OpenFile* f, bool sync) {
     // Restoring identical bytes onto an existing version is a no-op.
     std::string existing;
     if (store_->GetVersion(k.dataset, k.row, k.column, ts, &existing).ok() &&
-        existing == f->data.view()) {
+        existing == f->data) {
       f->MarkStored(ts);
       return Status::OK();
     }
@@ -561,7 +561,7 @@ Status Filesystem::Persist(NodeId id, OpenFile* f, bool sync) {
   Batch batch;
   // Borrowed: f->data is not touched before the batch is written (the
   // caller holds f->mu).
-  batch.PutBorrowed(k.dataset, k.row, k.column, f->data.view(), ts,
+  batch.PutBorrowed(k.dataset, k.row, k.column, f->data, ts,
                     attrs ? &*attrs : nullptr);
   std::vector<uint64_t> stamps;
   ROWFS_RETURN_IF_ERROR(store_->Write(batch, WriteOptions{sync}, &stamps));

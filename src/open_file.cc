@@ -1,5 +1,7 @@
 #include "open_file.h"
 
+#include <algorithm>
+
 namespace rowfs {
 
 std::shared_ptr<OpenFile> OpenFile::ForCreate(const Attrs& attrs,
@@ -22,7 +24,7 @@ Status OpenFile::EnsureLoaded(const Loader& load) {
   std::string content;
   uint64_t ts = 0;
   ROWFS_RETURN_IF_ERROR(load(&content, &ts));
-  data.Assign(content);
+  data = std::move(content);
   stored_ts = ts;
   modified_ms = ts;
   loaded = true;
@@ -34,7 +36,7 @@ Status OpenFile::Read(uint64_t offset, size_t size, const Loader& load,
   ROWFS_RETURN_IF_ERROR(EnsureLoaded(load));
   out->clear();
   if (offset >= data.size()) return Status::OK();
-  out->assign(data.view().substr(offset, size));
+  out->assign(data, offset, std::min<uint64_t>(size, data.size() - offset));
   return Status::OK();
 }
 
@@ -46,7 +48,13 @@ Status OpenFile::Write(uint64_t offset, std::string_view bytes,
                             std::to_string(offset + bytes.size()) +
                             ", limit " + std::to_string(max_size));
   }
-  data.WriteAt(offset, bytes);
+  const uint64_t end = offset + bytes.size();
+  if (offset == data.size()) {
+    data.append(bytes);  // the common case: no zero-fill before the copy
+  } else {
+    if (end > data.size()) data.resize(end, '\0');
+    std::copy(bytes.begin(), bytes.end(), data.begin() + offset);
+  }
   dirty = true;
   modified_ms = now_ms;
   return Status::OK();
@@ -60,11 +68,11 @@ Status OpenFile::Truncate(uint64_t size, uint64_t max_size, uint64_t now_ms,
   }
   if (size == 0) {
     // Nothing of the old content survives: no need to load it.
-    data.Clear();
+    data.clear();
     loaded = true;
   } else {
     ROWFS_RETURN_IF_ERROR(EnsureLoaded(load));
-    data.Resize(size);
+    data.resize(size, '\0');
   }
   (at_open ? deferred : dirty) = true;
   modified_ms = now_ms;

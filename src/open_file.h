@@ -16,7 +16,6 @@
 #include <optional>
 #include <string>
 
-#include "byte_buffer.h"
 #include "rowfs/status.h"
 #include "rowfs/store.h"
 
@@ -58,7 +57,7 @@ class OpenFile {
   void MarkStored(uint64_t ts);
 
   std::mutex mu;
-  ByteBuffer data;
+  std::string data;
   bool loaded = false;
   bool dirty = false;    // written since loaded or last stored
   // Created or truncated by open(O_CREAT/O_TRUNC) and not written since.
