@@ -302,6 +302,15 @@ int Serve(const MountOptions& options, int ready_fd) {
     rc = fuse_session_loop_mt(se, config);
     fuse_loop_cfg_destroy(config);
   }
+  if (rc == -ECONNABORTED || rc == -ENODEV) {
+    // The kernel ended the connection: after a lazy unmount the last
+    // release can race with the loop's next read, which then sees the
+    // connection aborted rather than the device gone. Either way the mount
+    // is over, not failed; what open files hold is stored below.
+    spdlog::info("{}: the kernel ended the connection ({})", o.mountpoint,
+                 strerror(-rc));
+    rc = 0;
+  }
   NotifySystemd("STOPPING=1");
   catchup.reset();
   signals.reset();
