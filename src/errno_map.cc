@@ -23,6 +23,7 @@ int ToErrno(const Status& s) {
     case C::kCrossDevice: return EXDEV;
     case C::kTooLarge: return EFBIG;
     case C::kNoAttribute: return ENODATA;
+    case C::kNoNamespace: return ENOTSUP;
     case C::kRange: return ERANGE;
     case C::kStale: return ESTALE;
   }

@@ -143,7 +143,10 @@ void Filesystem::Fail(fuse_req_t req, const char* op, const std::string& path,
     spdlog::error("{} {}: {}", op, path, s.ToString());
   } else if (s.code() == Status::Code::kNotFound ||
              s.code() == Status::Code::kNoAttribute ||
+             s.code() == Status::Code::kNoNamespace ||
              s.code() == Status::Code::kStale) {
+    // Routine probes: lookups of missing names, and the kernel, ls and cp
+    // asking for security.* and system.* attributes of every file.
     spdlog::debug("{} {}: {}", op, path, s.ToString());
   } else {
     spdlog::info("{} {}: refused ({}): {}", op, path, strerror(err),
@@ -1531,6 +1534,23 @@ constexpr std::string_view kBackupXattr = "user.rowfs.ctl.backup";
 constexpr std::string_view kCheckpointXattr = "user.rowfs.ctl.checkpoint";
 constexpr std::string_view kCatchUpXattr = "user.rowfs.ctl.catchup";
 constexpr std::string_view kControlPrefix = "user.rowfs.ctl.";
+constexpr std::string_view kUserNamespace = "user.";
+
+// rowfs keeps user.* attributes only. Names in other namespaces
+// (security.selinux, system.posix_acl_access, security.capability) get
+// ENOTSUP rather than ENODATA: ls and cp remember "unsupported" per device
+// and stop asking, where ENODATA makes ls -l ask twice more for every entry.
+Status ForeignNamespace(std::string_view name) {
+  return Status::NoNamespace(std::string(name) +
+                             ": rowfs keeps user.* attributes only");
+}
+
+// The answer for an attribute rowfs does not have.
+Status MissingXattr(std::string_view name) {
+  return name.starts_with(kUserNamespace)
+             ? Status::NoAttribute(std::string(name) + " is not set")
+             : ForeignNamespace(name);
+}
 
 bool IsPolicyXattr(std::string_view name) {
   return name == kMaxVersionsXattr || name == kTtlXattr;
@@ -1560,7 +1580,7 @@ Status Filesystem::ReadXattr(const NodeKey& key, std::string_view name,
     value->assign(level.data(), level.size());
     return Status::OK();
   }
-  return Status::NoAttribute(std::string(name) + " is not set");
+  return MissingXattr(name);
 }
 
 Status Filesystem::WriteXattr(const NodeKey& key, std::string_view name,
@@ -1642,6 +1662,7 @@ Status Filesystem::WriteXattr(const NodeKey& key, std::string_view name,
   }
   if (name == kStatsXattr)
     return Status::NotPermitted("statistics are read-only");
+  if (!name.starts_with(kUserNamespace)) return ForeignNamespace(name);
   return Status::NotSupported(
       "rowfs stores no extended attributes but its own (see README)");
 }
@@ -1702,7 +1723,7 @@ void Filesystem::RemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
     // Removing a policy means "no limit".
     s = node.key.kind == NodeKind::kDataset && IsPolicyXattr(name)
             ? WriteXattr(node.key, name, "0")
-            : Status::NoAttribute(std::string(name) + " is not set");
+            : MissingXattr(name);
   }
   if (!s.ok()) return Fail(req, "removexattr", node.key.Path() + " " + name, s);
   fuse_reply_err(req, 0);

@@ -23,6 +23,7 @@ std::string_view CodeName(Status::Code code) {
     case C::kCrossDevice: return "CrossDevice";
     case C::kTooLarge: return "TooLarge";
     case C::kNoAttribute: return "NoAttribute";
+    case C::kNoNamespace: return "NoNamespace";
     case C::kRange: return "Range";
     case C::kStale: return "Stale";
   }

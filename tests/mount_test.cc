@@ -369,6 +369,28 @@ TEST_F(FsTest, DatasetPoliciesThroughXattrs) {
   EXPECT_EQ(std::string(buf, n), "0");
 }
 
+// Only user.* attributes exist; every other namespace is unsupported (not
+// merely unset), for reading, writing and removing alike.
+TEST_F(FsTest, ForeignXattrNamespacesAreUnsupported) {
+  ASSERT_EQ(WriteFile("ds/r/c", "v"), 0);
+  char buf[64];
+  for (const char* path : {"ds/r/c", "ds/r", "ds", ""}) {
+    for (const char* name : {"security.selinux", "security.capability",
+                             "system.posix_acl_access", "trusted.x"}) {
+      SCOPED_TRACE(std::string(path) + " " + name);
+      EXPECT_EQ(ERRNO_OF(getxattr(P(path).c_str(), name, buf, sizeof(buf))),
+                ENOTSUP);
+      EXPECT_EQ(ERRNO_OF(removexattr(P(path).c_str(), name)), ENOTSUP);
+    }
+    // (The kernel itself rejects "1" as a capability or an ACL: EINVAL.)
+    for (const char* name : {"security.selinux", "trusted.x"}) {
+      EXPECT_EQ(ERRNO_OF(setxattr(P(path).c_str(), name, "1", 1, 0)), ENOTSUP)
+          << path << " " << name;
+    }
+    EXPECT_EQ(ERRNO_OF(removexattr(P(path).c_str(), "user.missing")), ENODATA);
+  }
+}
+
 TEST_F(FsTest, OddNamesAreStoredVerbatim) {
   const std::vector<std::string> names = {
       "with space", "50% off", "a@b", "x@", ".hidden", "\xff\xfe-latin1",
@@ -588,6 +610,22 @@ TEST_F(ObservabilityTest, WarmReadsCostNoFlushLookupOrGetattr) {
   EXPECT_EQ(StatValue(after, "ops_flush"), StatValue(before, "ops_flush"));
   EXPECT_EQ(StatValue(after, "ops_lookup"), StatValue(before, "ops_lookup"));
   EXPECT_EQ(StatValue(after, "ops_open"), StatValue(before, "ops_open") + 50);
+}
+
+// ls -l asks for the SELinux label and the ACLs of every entry until a
+// device answers "unsupported"; after that, one getxattr per listing.
+TEST_F(ObservabilityTest, LsLongAsksForAttributesOncePerListing) {
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_EQ(WriteFile("ds/r/c" + std::to_string(i), "v"), 0);
+  }
+  const std::string before = GetXattr(mnt_, "user.rowfs.stats");
+  const CommandResult ls = Sh("ls -l ds/r");
+  ASSERT_EQ(ls.status, 0) << ls.output;
+  EXPECT_NE(ls.output.find("c39"), std::string::npos) << ls.output;
+  const std::string after = GetXattr(mnt_, "user.rowfs.stats");
+  // One for the stats read itself, a few for ls's first entries.
+  EXPECT_LE(StatValue(after, "ops_xattr") - StatValue(before, "ops_xattr"), 4)
+      << after;
 }
 
 TEST_F(ObservabilityTest, DuAndDfSeeRealSizes) {

@@ -39,6 +39,7 @@ class Status {
     kCrossDevice,       // a move between places rowfs cannot move atomically
     kTooLarge,          // a value or offset beyond rowfs's limits
     kNoAttribute,       // an extended attribute that is not set
+    kNoNamespace,       // an xattr namespace rowfs does not keep (security.*)
     kRange,             // a caller's buffer is too small
     kStale,             // a name the caller holds no longer exists: look again
   };
@@ -76,6 +77,9 @@ class Status {
   static Status TooLarge(std::string_view msg) { return {Code::kTooLarge, msg}; }
   static Status NoAttribute(std::string_view msg) {
     return {Code::kNoAttribute, msg};
+  }
+  static Status NoNamespace(std::string_view msg) {
+    return {Code::kNoNamespace, msg};
   }
   static Status Range(std::string_view msg) { return {Code::kRange, msg}; }
   static Status Stale(std::string_view msg) { return {Code::kStale, msg}; }
