@@ -420,6 +420,10 @@ Status Filesystem::StatKey(const NodeKey& key,
           ? store_->StatColumn(key.dataset, key.row, key.column, &info, 1, view)
           : store_->StatVersion(key.dataset, key.row, key.column, key.ts, &info,
                                 view);
+  if (s.ok() && key.kind == NodeKind::kColumn && IsImplicit(info)) {
+    s = Status::NotFound(key.Path() +
+                         " has only version files, never written itself");
+  }
   if (s.IsNotFound() && open != nullptr) {
     // Gone from under an open descriptor: like an unlinked file, it keeps
     // what it holds.
@@ -432,12 +436,6 @@ Status Filesystem::StatKey(const NodeKey& key,
     }
   }
   ROWFS_RETURN_IF_ERROR(s);
-  if (key.kind == NodeKind::kColumn) {
-    if (IsImplicit(info)) {
-      return Status::NotFound(key.Path() +
-                              " has only version files, never written itself");
-    }
-  }
   FillStat(key, info.attrs.value_or(FileDefaults()), info.versions[0].size,
            info.versions[0].ts, st);
   return Status::OK();

@@ -462,6 +462,31 @@ TEST_F(FsTest, UnlinkedOpenFileIsNotStoredOnClose) {
   EXPECT_TRUE(List("ds/r").empty());
 }
 
+// A descriptor keeps what it opened when its name later holds something
+// else: here the column's only version goes by its version name and a
+// back-filled version makes a new column (of version files only) under the
+// same name. fstat and read still answer for the opened file.
+TEST_F(FsTest, OpenFileOutlivesItsNameBecomingVersionsOnly) {
+  ASSERT_EQ(WriteFile("ds/r/c", "v1"), 0);
+  struct stat st;
+  ASSERT_EQ(stat(P("ds/r/c").c_str(), &st), 0);
+  const uint64_t ts = static_cast<uint64_t>(st.st_mtim.tv_sec) * 1000 +
+                      static_cast<uint64_t>(st.st_mtim.tv_nsec) / 1000000;
+  const int fd = open(P("ds/r/c").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(unlink(P("ds/r/c@" + std::to_string(ts)).c_str()), 0);
+  ASSERT_EQ(WriteFile("ds/r/c@1600000000000", "backfilled"), 0);
+  EXPECT_EQ(List("ds/r"), std::vector<std::string>{"c@1600000000000"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // attr cache
+  ASSERT_EQ(fstat(fd, &st), 0) << strerror(errno);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(st.st_size, 2);
+  char buf[16] = {};
+  EXPECT_EQ(pread(fd, buf, sizeof(buf), 0), 2);
+  EXPECT_EQ(std::string(buf), "v1");
+  ASSERT_EQ(close(fd), 0);
+}
+
 TEST_F(FsTest, PathsWithCommasMount) {
   const std::string db = dir_.Sub("db,with,commas");
   const std::string mnt = dir_.Sub("mnt,too");
