@@ -150,7 +150,7 @@ class IteratorPool {
   rocksdb::ColumnFamilyHandle* const cf_;
   std::atomic<bool> reusable_{true};
   std::mutex mu_;
-  uint64_t generation_ = 0;                         // guarded by mu_
+  uint64_t generation_ = 0;                          // guarded by mu_
   std::vector<std::unique_ptr<IteratorSlot>> idle_;  // guarded by mu_
 };
 
@@ -159,8 +159,7 @@ class IteratorPool {
 // table files alive. RocksDB calls it without its own mutex held.
 class IteratorPools : public rocksdb::EventListener {
  public:
-  std::shared_ptr<IteratorPool> Add(const std::string& dataset,
-                                    rocksdb::DB* db,
+  std::shared_ptr<IteratorPool> Add(const std::string& dataset, rocksdb::DB* db,
                                     rocksdb::ColumnFamilyHandle* cf) {
     auto pool = std::make_shared<IteratorPool>(db, cf);
     std::lock_guard lock(mu_);
@@ -239,8 +238,8 @@ class RangeIterator {
   RangeIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
                 std::string lower, std::string upper,
                 const rocksdb::Snapshot* snapshot = nullptr)
-      : slot_(std::make_unique<IteratorSlot>(
-            db, cf, std::move(lower), std::move(upper), snapshot)) {}
+      : slot_(std::make_unique<IteratorSlot>(db, cf, std::move(lower),
+                                             std::move(upper), snapshot)) {}
   RangeIterator(IteratorPool* pool, std::string lower, std::string upper)
       : pool_(pool), slot_(pool->Acquire(std::move(lower), std::move(upper))) {}
   ~RangeIterator() {
