@@ -449,8 +449,8 @@ NodeInfo Filesystem::MakeEntry(const NodeKey& key, const struct stat& st,
   e->generation = 0;  // node ids are never reused
   e->attr = st;
   e->attr.st_ino = node.st_ino;
-  e->attr_timeout = options_.attr_timeout;
-  e->entry_timeout = options_.entry_timeout;
+  e->attr_timeout = CacheTimeout(key, options_.attr_timeout);
+  e->entry_timeout = CacheTimeout(key, options_.entry_timeout);
   return node;
 }
 
@@ -665,6 +665,35 @@ void Filesystem::InvalidateInode(NodeId id, bool data) {
   fuse_lowlevel_notify_inval_inode(session_, id, data ? 0 : -1, 0);
 }
 
+double Filesystem::CacheTimeout(const NodeKey& key, double configured) const {
+  // The daemon invalidates every entry it changes, so the kernel may keep
+  // them long; what changes without the daemon saying so gets at most a
+  // second: the mount's root (a dead daemon must show as ENOTCONN soon),
+  // a follower's tree, and datasets with a TTL or max_versions, whose
+  // expiries and surplus versions happen without a request.
+  constexpr double kUnannounced = 1.0;
+  bool unannounced =
+      options_.follower || (key.kind == NodeKind::kRoot && key.view == 0);
+  if (!unannounced && !key.dataset.empty()) {
+    DatasetInfo info;
+    unannounced = !store_->GetDataset(key.dataset, &info).ok() ||
+                  info.policy.ttl_seconds != 0 || info.policy.max_versions != 0;
+  }
+  return unannounced ? std::min(configured, kUnannounced) : configured;
+}
+
+void Filesystem::InvalidateDataset(const std::string& dataset) {
+  std::vector<EntryInvalidation> stale;
+  for (const NodeInfo& n : inodes_.DatasetNodes(dataset)) {
+    InvalidateInode(n.id, /*data=*/false);
+    if (n.key.kind == NodeKind::kDataset) continue;
+    if (auto parent = inodes_.Find(n.key.Parent())) {
+      stale.push_back({parent->id, n.key.Name()});
+    }
+  }
+  QueueEntryInvalidations(std::move(stale));
+}
+
 void Filesystem::InvalidateColumn(std::string_view ds, std::string_view row,
                                   std::string_view col, NodeId keep_data_of) {
   for (NodeId id : inodes_.ColumnNodes(ds, row, col)) {
@@ -771,7 +800,7 @@ void Filesystem::GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   if (!s.ok()) return Fail(req, "getattr", node.key.Path(), s);
   st.st_ino = node.st_ino;
-  fuse_reply_attr(req, &st, options_.attr_timeout);
+  fuse_reply_attr(req, &st, CacheTimeout(node.key, options_.attr_timeout));
 }
 
 void Filesystem::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr,
@@ -849,7 +878,7 @@ void Filesystem::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr,
   s = StatKey(node.key, node.open_file, &st);
   if (!s.ok()) return Fail(req, "setattr", path, s);
   st.st_ino = node.st_ino;
-  fuse_reply_attr(req, &st, options_.attr_timeout);
+  fuse_reply_attr(req, &st, CacheTimeout(node.key, options_.attr_timeout));
 }
 
 void Filesystem::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name,
@@ -1595,6 +1624,7 @@ Status Filesystem::WriteXattr(const NodeKey& key, std::string_view name,
     (name == kMaxVersionsXattr ? info.policy.max_versions
                                : info.policy.ttl_seconds) = v;
     ROWFS_RETURN_IF_ERROR(store_->SetDatasetPolicy(key.dataset, info.policy));
+    InvalidateDataset(key.dataset);  // cached under the old policy's timeouts
     spdlog::info("dataset {}: {} = {}", key.dataset, name, v);
     return Status::OK();
   }

@@ -40,8 +40,9 @@ namespace rowfs {
 
 struct FsOptions {
   bool versions_hidden = false;  // listings show latest values only
-  double entry_timeout = 1.0;    // seconds the kernel may cache a name
-  double attr_timeout = 1.0;     // seconds the kernel may cache attributes
+  // Seconds the kernel may cache a name / attributes (see CacheTimeout).
+  double entry_timeout = 60.0;
+  double attr_timeout = 60.0;
   uint32_t default_uid = 0;      // owner of entries stored without one
   uint32_t default_gid = 0;
   uint64_t max_file_size = 1ull << 30;  // largest column value (EFBIG)
@@ -173,6 +174,12 @@ class Filesystem {
   void InvalidateColumn(std::string_view ds, std::string_view row,
                         std::string_view col, NodeId keep_data_of = 0);
   void InvalidateInode(NodeId id, bool data);
+  // How long the kernel may cache `key`'s name or attributes, given the
+  // configured timeout.
+  double CacheTimeout(const NodeKey& key, double configured) const;
+  // Drops the kernel's names and attributes of a dataset's tree (its
+  // policy changed what is visible).
+  void InvalidateDataset(const std::string& dataset);
   // After version `ts` of `key`'s column was stored.
   void InvalidateWritten(const NodeKey& key, uint64_t ts, NodeId keep_data_of);
   void QueueEntryInvalidations(std::vector<EntryInvalidation> entries);

@@ -325,6 +325,15 @@ std::vector<NodeId> InodeTable::ColumnNodes(std::string_view dataset,
   return out;
 }
 
+std::vector<NodeInfo> InodeTable::DatasetNodes(std::string_view dataset) const {
+  std::lock_guard lock(mu_);
+  std::vector<NodeInfo> out;
+  for (Node* n : UnderLocked(NodeKey::Dataset(dataset), 1)) {
+    if (!n->detached) out.push_back(InfoOf(*n));
+  }
+  return out;
+}
+
 size_t InodeTable::size() const {
   std::lock_guard lock(mu_);
   return by_id_.size();

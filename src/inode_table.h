@@ -154,6 +154,9 @@ class InodeTable {
   std::vector<NodeId> ColumnNodes(std::string_view dataset,
                                   std::string_view row,
                                   std::string_view column) const;
+  // The attached nodes of a live dataset's tree: its own, its rows',
+  // columns' and versions'.
+  std::vector<NodeInfo> DatasetNodes(std::string_view dataset) const;
 
   size_t size() const;
 

@@ -270,8 +270,10 @@ General options:
 rowfs mount options (-o):
   versions=hidden|shown  list only latest values (default shown); col@ts
                          names still resolve when hidden
-  entry_timeout=SEC      kernel name cache timeout (default 1)
-  attr_timeout=SEC       kernel attribute cache timeout (default 1)
+  entry_timeout=SEC      kernel name cache timeout (default 60; at most 1
+                         for the root, followers and datasets with a
+                         TTL or max_versions)
+  attr_timeout=SEC       kernel attribute cache timeout (same default)
   uid=N,gid=N            owner of entries stored without one (default: the
                          user running rowfs)
   max_file_size=SIZE     largest column value, K/M/G suffixes (default 1G)

@@ -653,6 +653,59 @@ TEST_F(ObservabilityTest, LsLongAsksForAttributesOncePerListing) {
       << after;
 }
 
+// The daemon invalidates what it changes, so by default the kernel keeps
+// names and attributes long: repeated stats and opens cost no lookup and
+// no getattr, even seconds apart.
+TEST_F(ObservabilityTest, WarmStatsCostNoRoundTrip) {
+  ASSERT_EQ(WriteFile("ds/r/c", "cached"), 0);
+  struct stat st;
+  ASSERT_EQ(stat(P("ds/r/c").c_str(), &st), 0);
+  const std::string before = GetXattr(mnt_, "user.rowfs.stats");
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    for (int j = 0; j < 20; ++j) ASSERT_EQ(stat(P("ds/r/c").c_str(), &st), 0);
+  }
+  const std::string after = GetXattr(mnt_, "user.rowfs.stats");
+  EXPECT_EQ(StatValue(after, "ops_lookup"), StatValue(before, "ops_lookup"));
+  // Only the mount's root is refreshed, once a second (a dead daemon must
+  // show as ENOTCONN soon): the permission check of each path walk.
+  EXPECT_LE(StatValue(after, "ops_getattr") - StatValue(before, "ops_getattr"),
+            2);
+  EXPECT_EQ(st.st_size, 6);
+  // ...and a change through the mount is seen at once.
+  ASSERT_EQ(WriteFile("ds/r/c", "changed!"), 0);
+  ASSERT_EQ(stat(P("ds/r/c").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 8);
+}
+
+// Expiry is not announced to the kernel, so a dataset with a TTL (or
+// max_versions) is cached for a second at most, and setting a policy drops
+// what the kernel cached under the old one.
+TEST_F(ObservabilityTest, PoliciesBoundKernelCaching) {
+  ASSERT_EQ(mkdir(P("ttl").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(P("ttl/r").c_str(), 0755), 0);
+  ASSERT_EQ(setxattr(P("ttl").c_str(), "user.rowfs.ttl", "2", 1, 0), 0);
+  ASSERT_EQ(WriteFile("ttl/r/c", "short-lived"), 0);
+  struct stat st;
+  ASSERT_EQ(stat(P("ttl/r/c").c_str(), &st), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  EXPECT_EQ(ERRNO_OF(stat(P("ttl/r/c").c_str(), &st)), ENOENT);
+
+  // A version from ten seconds ago, cached long (no policy yet)...
+  const uint64_t old_ms =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count()) -
+      10000;
+  const std::string old = "ds/r/c@" + std::to_string(old_ms);
+  ASSERT_EQ(WriteFile(old, "old"), 0);
+  ASSERT_EQ(stat(P(old).c_str(), &st), 0);
+  // ...is gone as soon as a 5 s TTL is set.
+  ASSERT_EQ(setxattr(P("ds").c_str(), "user.rowfs.ttl", "5", 1, 0), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // async
+  EXPECT_EQ(ERRNO_OF(stat(P(old).c_str(), &st)), ENOENT);
+}
+
 TEST_F(ObservabilityTest, DuAndDfSeeRealSizes) {
   ASSERT_EQ(WriteFile("ds/r/big", std::string(1 << 20, 'b')), 0);
   const CommandResult du = Sh("du -sk ds/r/big");
