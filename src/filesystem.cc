@@ -449,8 +449,9 @@ NodeInfo Filesystem::MakeEntry(const NodeKey& key, const struct stat& st,
   e->generation = 0;  // node ids are never reused
   e->attr = st;
   e->attr.st_ino = node.st_ino;
-  e->attr_timeout = CacheTimeout(key, options_.attr_timeout);
-  e->entry_timeout = CacheTimeout(key, options_.entry_timeout);
+  const CacheTimeouts timeouts = CacheTimeoutsOf(key);
+  e->attr_timeout = timeouts.attr;
+  e->entry_timeout = timeouts.entry;
   return node;
 }
 
@@ -665,7 +666,8 @@ void Filesystem::InvalidateInode(NodeId id, bool data) {
   fuse_lowlevel_notify_inval_inode(session_, id, data ? 0 : -1, 0);
 }
 
-double Filesystem::CacheTimeout(const NodeKey& key, double configured) const {
+Filesystem::CacheTimeouts Filesystem::CacheTimeoutsOf(
+    const NodeKey& key) const {
   // The daemon invalidates every entry it changes, so the kernel may keep
   // them long; what changes without the daemon saying so gets at most a
   // second: the mount's root (a dead daemon must show as ENOTCONN soon),
@@ -679,7 +681,9 @@ double Filesystem::CacheTimeout(const NodeKey& key, double configured) const {
     unannounced = !store_->GetDataset(key.dataset, &info).ok() ||
                   info.policy.ttl_seconds != 0 || info.policy.max_versions != 0;
   }
-  return unannounced ? std::min(configured, kUnannounced) : configured;
+  if (!unannounced) return {options_.entry_timeout, options_.attr_timeout};
+  return {std::min(options_.entry_timeout, kUnannounced),
+          std::min(options_.attr_timeout, kUnannounced)};
 }
 
 void Filesystem::InvalidateDataset(const std::string& dataset) {
@@ -800,7 +804,7 @@ void Filesystem::GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   if (!s.ok()) return Fail(req, "getattr", node.key.Path(), s);
   st.st_ino = node.st_ino;
-  fuse_reply_attr(req, &st, CacheTimeout(node.key, options_.attr_timeout));
+  fuse_reply_attr(req, &st, CacheTimeoutsOf(node.key).attr);
 }
 
 void Filesystem::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr,
@@ -878,7 +882,7 @@ void Filesystem::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr,
   s = StatKey(node.key, node.open_file, &st);
   if (!s.ok()) return Fail(req, "setattr", path, s);
   st.st_ino = node.st_ino;
-  fuse_reply_attr(req, &st, CacheTimeout(node.key, options_.attr_timeout));
+  fuse_reply_attr(req, &st, CacheTimeoutsOf(node.key).attr);
 }
 
 void Filesystem::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name,

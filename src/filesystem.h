@@ -174,9 +174,11 @@ class Filesystem {
   void InvalidateColumn(std::string_view ds, std::string_view row,
                         std::string_view col, NodeId keep_data_of = 0);
   void InvalidateInode(NodeId id, bool data);
-  // How long the kernel may cache `key`'s name or attributes, given the
-  // configured timeout.
-  double CacheTimeout(const NodeKey& key, double configured) const;
+  // How long (seconds) the kernel may cache `key`'s name and attributes.
+  struct CacheTimeouts {
+    double entry, attr;
+  };
+  CacheTimeouts CacheTimeoutsOf(const NodeKey& key) const;
   // Drops the kernel's names and attributes of a dataset's tree (its
   // policy changed what is visible).
   void InvalidateDataset(const std::string& dataset);
