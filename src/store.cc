@@ -156,7 +156,10 @@ class IteratorPool {
 
 // Empties the iterator pool of a dataset whose flush or compaction
 // completed, so that idle iterators do not keep obsolete memtables and
-// table files alive. RocksDB calls it without its own mutex held.
+// table files alive. RocksDB calls it without its own mutex held, from a
+// background job; it keeps its own name -> pool registry (a leaf lock)
+// instead of looking in Store::Impl::datasets, whose lock is held across
+// calls that wait for background jobs (creating and dropping families).
 class IteratorPools : public rocksdb::EventListener {
  public:
   std::shared_ptr<IteratorPool> Add(const std::string& dataset, rocksdb::DB* db,
