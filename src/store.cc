@@ -159,7 +159,7 @@ class IteratorPool {
 // table files alive. RocksDB calls it without its own mutex held, from a
 // background job; it keeps its own name -> pool registry (a leaf lock)
 // instead of looking in Store::Impl::datasets, whose lock is held across
-// calls that wait for background jobs (creating and dropping families).
+// RocksDB calls that can wait behind background work (creating a family).
 class IteratorPools : public rocksdb::EventListener {
  public:
   std::shared_ptr<IteratorPool> Add(const std::string& dataset, rocksdb::DB* db,
