@@ -1338,6 +1338,14 @@ Status Filesystem::FillDir(DirHandle* h, const NodeInfo& dir) {
   std::shared_lock names(dir_locks_.For(k));
   std::vector<ColumnInfo> columns;
   ROWFS_RETURN_IF_ERROR(store_->ListColumns(k.dataset, k.row, &columns, view));
+  // One allocation: a listing of 10k entries grown by doubling spent a fifth
+  // of the daemon's time faulting in fresh pages.
+  size_t listed = 0;
+  for (const ColumnInfo& c : columns) {
+    listed += options_.versions_hidden ? std::min<size_t>(c.versions.size(), 1)
+                                       : c.versions.size();
+  }
+  h->entries.reserve(listed);
   for (const ColumnInfo& c : columns) {
     const Attrs a = c.attrs.value_or(FileDefaults());
     const bool implicit = IsImplicit(c);
@@ -1357,6 +1365,7 @@ Status Filesystem::FillDir(DirHandle* h, const NodeInfo& dir) {
   // exists from creation on), and any such file reports the attributes of
   // what it holds now, so the kernel's view of an open file stays right.
   if (k.view == 0) {
+    bool appended = false;
     for (const auto& [file_key, file] : inodes_.OpenFilesIn(k)) {
       bool pending = false, created = false;
       {
@@ -1372,20 +1381,23 @@ Status Filesystem::FillDir(DirHandle* h, const NodeInfo& dir) {
         if (!created) continue;
         it = h->entries.insert(h->entries.end(),
                                DirEntry{file_key.Name(), file_key, {}});
+        appended = true;
       }
       if (!StatKey(file_key, file, &it->st).ok()) h->entries.erase(it);
     }
-    // Listing order: each column, then its versions newest first.
-    std::stable_sort(h->entries.begin(), h->entries.end(),
-                     [](const DirEntry& a, const DirEntry& b) {
-                       if (a.key.column != b.key.column) {
-                         return a.key.column < b.key.column;
-                       }
-                       const bool av = a.key.kind == NodeKind::kVersion;
-                       const bool bv = b.key.kind == NodeKind::kVersion;
-                       if (av != bv) return bv;
-                       return a.key.ts > b.key.ts;
-                     });
+    // Listing order: each column, then its versions newest first (the
+    // store's order; only appended entries can break it).
+    if (appended)
+      std::stable_sort(h->entries.begin(), h->entries.end(),
+                       [](const DirEntry& a, const DirEntry& b) {
+                         if (a.key.column != b.key.column) {
+                           return a.key.column < b.key.column;
+                         }
+                         const bool av = a.key.kind == NodeKind::kVersion;
+                         const bool bv = b.key.kind == NodeKind::kVersion;
+                         if (av != bv) return bv;
+                         return a.key.ts > b.key.ts;
+                       });
   }
   return Status::OK();
 }

@@ -1,10 +1,10 @@
 // The SPEC through real system calls on a real mount.
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <signal.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -109,6 +109,36 @@ TEST_F(FsTest, VersionsAreListedNewestFirstAndReadable) {
   EXPECT_EQ(ERRNO_OF(stat(P("ds/r/c@0123").c_str(), &st)), ENOENT);
 }
 
+// The row listing comes in the store's key order and is re-sorted only when
+// an open, not yet stored file joins it: both must give the same order,
+// including names where one is a prefix of another.
+TEST_F(FsTest, ListingOrderIsTheSameWithAndWithoutOpenFiles) {
+  for (const char* name : {"b", "a-b", "a", "a0"}) {
+    ASSERT_EQ(WriteFile(std::string("ds/r/") + name, "1"), 0);
+  }
+  ASSERT_EQ(WriteFile("ds/r/a", "2"), 0);
+  const std::vector<uint64_t> versions = VersionsOf("a");
+  ASSERT_EQ(versions.size(), 1u);
+  auto listing = [&] {
+    std::vector<std::string> names;
+    DIR* d = opendir(P("ds/r").c_str());
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] != '.') names.push_back(e->d_name);
+    }
+    closedir(d);
+    return names;
+  };
+  const std::string a_old = VersionName("a", versions[0]);
+  EXPECT_EQ(listing(),
+            (std::vector<std::string>{"a", a_old, "a-b", "a0", "b"}));
+  // "a1" is created and stays open: listed at its place, not at the end.
+  const int fd = open(P("ds/r/a1").c_str(), O_WRONLY | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(listing(),
+            (std::vector<std::string>{"a", a_old, "a-b", "a0", "a1", "b"}));
+  ASSERT_EQ(close(fd), 0);
+}
+
 TEST_F(FsTest, WritingAVersionFileBackfills) {
   ASSERT_EQ(WriteFile("ds/r/c", "now"), 0);
   ASSERT_EQ(WriteFile("ds/r/c@1000", "old event"), 0);
@@ -139,7 +169,8 @@ TEST_F(FsTest, VersionFilesAloneMakeAnImplicitColumn) {
             (std::vector<std::string>{"fresh@1000", "fresh@2000"}));
   EXPECT_EQ(ReadFile("ds/r/fresh"), "<errno 2>");
   EXPECT_EQ(ReadFile("ds/r/fresh@2000"), "restored");
-  const int fd = open(P("ds/r/fresh").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  const int fd =
+      open(P("ds/r/fresh").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
   ASSERT_GE(fd, 0) << strerror(errno);
   ASSERT_EQ(write(fd, "latest", 6), 6);
   ASSERT_EQ(close(fd), 0);
@@ -247,8 +278,8 @@ TEST_F(FsTest, OffsetsAppendSparseAndSharedDescriptors) {
   ASSERT_EQ(ftruncate(fd, 20), 0);
   ASSERT_EQ(close(fd2), 0);
   ASSERT_EQ(close(fd), 0);
-  EXPECT_EQ(ReadFile("ds/r/f"), std::string("hello\0world", 11) +
-                                    std::string(9, '\0'));
+  EXPECT_EQ(ReadFile("ds/r/f"),
+            std::string("hello\0world", 11) + std::string(9, '\0'));
   const int afd = open(P("ds/r/f").c_str(), O_WRONLY | O_APPEND);
   ASSERT_GE(afd, 0);
   ASSERT_EQ(pwrite(afd, "!", 1, 0), 1);  // O_APPEND ignores the offset
@@ -330,14 +361,20 @@ TEST_F(MultiUserTest, PermissionsAreStoredAndEnforced) {
   ASSERT_EQ(stat(P("ds/r").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0711u);
   // The kernel enforces them for other users (default_permissions).
-  const CommandResult r = ::rowfs::Run("setpriv --reuid=65534 --regid=65534 --clear-groups "
-                              "cat " + ShellQuote(P("ds/r/c")));
+  const CommandResult r = ::rowfs::Run(
+      "setpriv --reuid=65534 --regid=65534 --clear-groups "
+      "cat " +
+      ShellQuote(P("ds/r/c")));
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("Permission denied"), std::string::npos) << r.output;
   // New entries belong to the caller.
   ASSERT_EQ(chmod(P("ds/r").c_str(), 0777), 0);
-  ASSERT_EQ(::rowfs::Run("setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "
-                "'umask 022; echo hi > " + P("ds/r/mine") + "'").status, 0);
+  ASSERT_EQ(
+      ::rowfs::Run("setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "
+                   "'umask 022; echo hi > " +
+                   P("ds/r/mine") + "'")
+          .status,
+      0);
   ASSERT_EQ(stat(P("ds/r/mine").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 65534u);
   EXPECT_EQ(st.st_mode & 0777, 0644u);
@@ -345,11 +382,13 @@ TEST_F(MultiUserTest, PermissionsAreStoredAndEnforced) {
 
 TEST_F(FsTest, DatasetPoliciesThroughXattrs) {
   char buf[64];
-  ssize_t n = getxattr(P("ds").c_str(), "user.rowfs.max_versions", buf, sizeof(buf));
+  ssize_t n =
+      getxattr(P("ds").c_str(), "user.rowfs.max_versions", buf, sizeof(buf));
   ASSERT_GT(n, 0);
   EXPECT_EQ(std::string(buf, n), "0");
   ASSERT_EQ(setxattr(P("ds").c_str(), "user.rowfs.max_versions", "2", 1, 0), 0);
-  for (int i = 0; i < 5; ++i) ASSERT_EQ(WriteFile("ds/r/c", std::to_string(i)), 0);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(WriteFile("ds/r/c", std::to_string(i)), 0);
   EXPECT_EQ(VersionsOf("c").size(), 1u);  // latest + 1 older = 2 versions
   ASSERT_EQ(setxattr(P("ds").c_str(), "user.rowfs.ttl", "3600", 4, 0), 0);
   Remount();
@@ -360,8 +399,10 @@ TEST_F(FsTest, DatasetPoliciesThroughXattrs) {
             true);
   EXPECT_EQ(ERRNO_OF(setxattr(P("ds").c_str(), "user.rowfs.ttl", "abc", 3, 0)),
             EINVAL);
-  EXPECT_EQ(ERRNO_OF(setxattr(P("ds").c_str(), "user.other", "1", 1, 0)), ENOTSUP);
-  EXPECT_EQ(ERRNO_OF(setxattr(P("ds/r/c").c_str(), "user.x", "1", 1, 0)), ENOTSUP);
+  EXPECT_EQ(ERRNO_OF(setxattr(P("ds").c_str(), "user.other", "1", 1, 0)),
+            ENOTSUP);
+  EXPECT_EQ(ERRNO_OF(setxattr(P("ds/r/c").c_str(), "user.x", "1", 1, 0)),
+            ENOTSUP);
   EXPECT_EQ(ERRNO_OF(getxattr(P("ds/r/c").c_str(), "user.x", buf, sizeof(buf))),
             ENODATA);
   ASSERT_EQ(removexattr(P("ds").c_str(), "user.rowfs.max_versions"), 0);
@@ -393,8 +434,8 @@ TEST_F(FsTest, ForeignXattrNamespacesAreUnsupported) {
 
 TEST_F(FsTest, OddNamesAreStoredVerbatim) {
   const std::vector<std::string> names = {
-      "with space", "50% off", "a@b", "x@", ".hidden", "\xff\xfe-latin1",
-      "tab\there", std::string(235, 'c')};
+      "with space", "50% off",         "a@b",       "x@",
+      ".hidden",    "\xff\xfe-latin1", "tab\there", std::string(235, 'c')};
   for (const auto& n : names) {
     ASSERT_EQ(WriteFile("ds/r/" + n, n), 0) << n;
   }
@@ -423,7 +464,8 @@ TEST_F(FsTest, ConcurrentWritersLoseNoVersion) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kWrites; ++i) {
-        EXPECT_EQ(WriteFile("ds/r/own" + std::to_string(t), std::to_string(i)), 0);
+        EXPECT_EQ(WriteFile("ds/r/own" + std::to_string(t), std::to_string(i)),
+                  0);
         EXPECT_EQ(WriteFile("ds/r/shared", "t" + std::to_string(t)), 0);
       }
     });
@@ -432,7 +474,8 @@ TEST_F(FsTest, ConcurrentWritersLoseNoVersion) {
   for (int t = 0; t < kThreads; ++t) {
     EXPECT_EQ(ReadFile("ds/r/own" + std::to_string(t)),
               std::to_string(kWrites - 1));
-    EXPECT_EQ(VersionsOf("own" + std::to_string(t)).size(), size_t{kWrites - 1});
+    EXPECT_EQ(VersionsOf("own" + std::to_string(t)).size(),
+              size_t{kWrites - 1});
   }
   const auto shared = VersionsOf("shared");
   EXPECT_EQ(std::set<uint64_t>(shared.begin(), shared.end()).size(),
@@ -521,7 +564,8 @@ TEST_F(ReadOnlyTest, RoMountRefusesEveryChange) {
   ASSERT_EQ(mkdir(P("ds/r").c_str(), 0755), 0);
   ASSERT_EQ(WriteFile("ds/r/c", "kept"), 0);
   ASSERT_TRUE(daemon_->Stop());
-  daemon_ = std::make_unique<Daemon>(db_, mnt_, std::vector<std::string>{"-o", "ro"});
+  daemon_ =
+      std::make_unique<Daemon>(db_, mnt_, std::vector<std::string>{"-o", "ro"});
   ASSERT_TRUE(daemon_->Start());
   EXPECT_EQ(ReadFile("ds/r/c"), "kept");
   EXPECT_EQ(WriteFile("ds/r/c", "x"), EROFS);
@@ -545,8 +589,8 @@ std::string GetXattr(const std::string& path, const std::string& name) {
 long long StatValue(const std::string& stats, const std::string& key) {
   const std::string needle = key + "=";
   size_t at = stats.rfind("\n" + needle);
-  at = at == std::string::npos ? (stats.rfind(needle, 0) == 0 ? 0 : at)
-                               : at + 1;
+  at =
+      at == std::string::npos ? (stats.rfind(needle, 0) == 0 ? 0 : at) : at + 1;
   if (at == std::string::npos) return -1;
   return std::stoll(stats.substr(at + needle.size()));
 }
@@ -563,7 +607,8 @@ class ObservabilityTest : public FsTest {
 
 TEST_F(ObservabilityTest, StatisticsCountWhatWasWritten) {
   for (int i = 0; i < 10; ++i) {
-    ASSERT_EQ(WriteFile("ds/r/c" + std::to_string(i), std::string(100, 'x')), 0);
+    ASSERT_EQ(WriteFile("ds/r/c" + std::to_string(i), std::string(100, 'x')),
+              0);
   }
   ASSERT_EQ(ReadFile("ds/r/c3"), std::string(100, 'x'));
   const std::string stats = GetXattr(mnt_, "user.rowfs.stats");
@@ -576,7 +621,8 @@ TEST_F(ObservabilityTest, StatisticsCountWhatWasWritten) {
   // Flushing on request moves the data into table files.
   EXPECT_EQ(StatValue(GetXattr(P("ds"), "user.rowfs.stats"), "sst_bytes"), 0);
   ASSERT_EQ(setxattr(mnt_.c_str(), "user.rowfs.ctl.flush", "1", 1, 0), 0);
-  EXPECT_GT(StatValue(GetXattr(P("ds"), "user.rowfs.stats"), "sst_bytes"), 1000);
+  EXPECT_GT(StatValue(GetXattr(P("ds"), "user.rowfs.stats"), "sst_bytes"),
+            1000);
   // Hidden from listings, so xattr-copying backups never see them.
   char names[1024];
   EXPECT_EQ(listxattr(mnt_.c_str(), names, sizeof(names)), 0);
@@ -585,7 +631,8 @@ TEST_F(ObservabilityTest, StatisticsCountWhatWasWritten) {
 }
 
 TEST_F(ObservabilityTest, CompactOnRequestAppliesPolicies) {
-  for (int i = 0; i < 5; ++i) ASSERT_EQ(WriteFile("ds/r/c", std::to_string(i)), 0);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(WriteFile("ds/r/c", std::to_string(i)), 0);
   ASSERT_EQ(setxattr(P("ds").c_str(), "user.rowfs.max_versions", "1", 1, 0), 0);
   ASSERT_EQ(setxattr(mnt_.c_str(), "user.rowfs.ctl.flush", "1", 1, 0), 0);
   const long long before =
@@ -594,27 +641,33 @@ TEST_F(ObservabilityTest, CompactOnRequestAppliesPolicies) {
   const long long after =
       StatValue(GetXattr(P("ds"), "user.rowfs.stats"), "keys_estimate");
   EXPECT_LT(after, before);
-  EXPECT_EQ(ERRNO_OF(setxattr(mnt_.c_str(), "user.rowfs.ctl.compact", "nope", 4, 0)),
-            ENOENT);
+  EXPECT_EQ(
+      ERRNO_OF(setxattr(mnt_.c_str(), "user.rowfs.ctl.compact", "nope", 4, 0)),
+      ENOENT);
   EXPECT_NE(Log().find("compacting dataset ds on request"), std::string::npos);
 }
 
 TEST_F(ObservabilityTest, LogLevelAndSignals) {
-  ASSERT_EQ(setxattr(mnt_.c_str(), "user.rowfs.ctl.log_level", "debug", 5, 0), 0);
+  ASSERT_EQ(setxattr(mnt_.c_str(), "user.rowfs.ctl.log_level", "debug", 5, 0),
+            0);
   EXPECT_EQ(GetXattr(mnt_, "user.rowfs.ctl.log_level"), "debug");
   EXPECT_EQ(ReadFile("ds/r/missing"), "<errno 2>");
   EXPECT_NE(Log().find("lookup /ds/r/missing"), std::string::npos) << Log();
-  EXPECT_EQ(ERRNO_OF(setxattr(mnt_.c_str(), "user.rowfs.ctl.log_level", "loud", 4, 0)),
+  EXPECT_EQ(ERRNO_OF(setxattr(mnt_.c_str(), "user.rowfs.ctl.log_level", "loud",
+                              4, 0)),
             EINVAL);
   // SIGUSR1: statistics in the log.
   ASSERT_EQ(WriteFile("ds/r/c", "x"), 0);
   ASSERT_EQ(kill(daemon_->pid(), SIGUSR1), 0);
-  for (int i = 0; i < 100 && Log().find("statistics:") == std::string::npos; ++i) {
+  for (int i = 0; i < 100 && Log().find("statistics:") == std::string::npos;
+       ++i) {
     usleep(20000);
   }
   EXPECT_NE(Log().find("versions_written=1"), std::string::npos) << Log();
   // SIGHUP after logrotate moved the file: logging goes on in a new one.
-  ASSERT_EQ(rename(dir_.Sub("rowfs.log").c_str(), dir_.Sub("rowfs.log.1").c_str()), 0);
+  ASSERT_EQ(
+      rename(dir_.Sub("rowfs.log").c_str(), dir_.Sub("rowfs.log.1").c_str()),
+      0);
   ASSERT_EQ(kill(daemon_->pid(), SIGHUP), 0);
   for (int i = 0; i < 100 && Log().find("reopened") == std::string::npos; ++i) {
     usleep(20000);
@@ -693,9 +746,10 @@ TEST_F(ObservabilityTest, PoliciesBoundKernelCaching) {
 
   // A version from ten seconds ago, cached long (no policy yet)...
   const uint64_t old_ms =
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count()) -
+      static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(
+              std::chrono::system_clock::now().time_since_epoch())
+              .count()) -
       10000;
   const std::string old = "ds/r/c@" + std::to_string(old_ms);
   ASSERT_EQ(WriteFile(old, "old"), 0);
