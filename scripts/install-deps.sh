@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config clang libclang-rt-dev
+  build-essential cmake pkg-config clang libclang-rt-dev clang-format
   librocksdb-dev rocksdb-tools
   libfuse3-dev fuse3
   libspdlog-dev libfmt-dev libcxxopts-dev

@@ -105,8 +105,9 @@ Status VerifyBackup(const std::string& backup_dir, uint32_t id) {
 Status RestoreBackup(const std::string& backup_dir, uint32_t id,
                      const std::string& db_dir) {
   if (!IsEmptyOrMissing(db_dir)) {
-    return Status::AlreadyExists(db_dir + " is not empty: restore into a new "
-                                          "or empty directory");
+    return Status::AlreadyExists(db_dir +
+                                 " is not empty: restore into a new "
+                                 "or empty directory");
   }
   std::unique_ptr<rocksdb::BackupEngineReadOnly> engine;
   ROWFS_RETURN_IF_ERROR(OpenEngine(backup_dir, /*create=*/false, &engine));
@@ -128,8 +129,9 @@ Status PurgeBackups(const std::string& backup_dir, uint32_t keep) {
 Status CreateCheckpoint(Store* store, const std::string& dir) {
   std::error_code ec;
   if (std::filesystem::exists(dir, ec)) {
-    return Status::AlreadyExists(dir + " exists: a checkpoint needs a new "
-                                       "directory");
+    return Status::AlreadyExists(dir +
+                                 " exists: a checkpoint needs a new "
+                                 "directory");
   }
   rocksdb::Checkpoint* raw = nullptr;
   rocksdb::Status s = rocksdb::Checkpoint::Create(store->db(), &raw);

@@ -25,7 +25,8 @@ constexpr const char* kUsage =
     "(live) or an unmounted DB_DIR\n"
     "  rowfs backup list    BACKUP_DIR\n"
     "  rowfs backup verify  BACKUP_DIR [--id N]\n"
-    "  rowfs backup restore BACKUP_DIR DB_DIR [--id N]   (DB_DIR new or empty)\n"
+    "  rowfs backup restore BACKUP_DIR DB_DIR [--id N]   (DB_DIR new or "
+    "empty)\n"
     "  rowfs backup purge   BACKUP_DIR --keep N\n"
     "  rowfs checkpoint     SOURCE DIR          (DIR must not exist)\n";
 
@@ -35,9 +36,9 @@ int Usage(const std::string& why) {
 }
 
 int Fail(const Status& s) {
-  std::fprintf(stderr, "rowfs: %s\n", s.message().empty()
-                                          ? s.ToString().c_str()
-                                          : s.message().c_str());
+  std::fprintf(
+      stderr, "rowfs: %s\n",
+      s.message().empty() ? s.ToString().c_str() : s.message().c_str());
   return 1;
 }
 
@@ -56,7 +57,8 @@ bool TakeOption(std::vector<std::string>* args, const std::string& name,
       return false;
     }
     const std::string& text = (*args)[i + 1];
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), *value);
+    auto [p, ec] =
+        std::from_chars(text.data(), text.data() + text.size(), *value);
     if (ec != std::errc() || p != text.data() + text.size()) {
       *error = name + " needs a number, got '" + text + "'";
       return false;
@@ -71,7 +73,8 @@ bool TakeOption(std::vector<std::string>* args, const std::string& name,
 BackupProgress TerminalProgress() {
   if (!isatty(STDERR_FILENO)) return nullptr;
   return [](uint64_t bytes) {
-    std::fprintf(stderr, "\rcopied %llu MiB", static_cast<unsigned long long>(bytes >> 20));
+    std::fprintf(stderr, "\rcopied %llu MiB",
+                 static_cast<unsigned long long>(bytes >> 20));
   };
 }
 
@@ -84,7 +87,8 @@ int OnSource(const std::string& source, const char* ctl_name,
   if (IsRowfsMount(source)) {
     std::fprintf(stderr, "asking the rowfs daemon serving %s...\n",
                  source.c_str());
-    if (setxattr(source.c_str(), ctl_name, target.data(), target.size(), 0) != 0) {
+    if (setxattr(source.c_str(), ctl_name, target.data(), target.size(), 0) !=
+        0) {
       return Fail(Status::IOError(std::string("the daemon refused: ") +
                                   strerror(errno) + " (see its log)"));
     }
@@ -121,9 +125,9 @@ int PrintBackups(const std::string& dir) {
   std::printf("%-6s %-19s %12s %6s  %s\n", "ID", "CREATED", "BYTES", "FILES",
               "SOURCE");
   for (const BackupEntry& b : backups) {
-    std::printf("%-6u %-19s %12llu %6u  %s\n", b.id, FormatTime(b.timestamp).c_str(),
-                static_cast<unsigned long long>(b.size), b.files,
-                b.metadata.c_str());
+    std::printf(
+        "%-6u %-19s %12llu %6u  %s\n", b.id, FormatTime(b.timestamp).c_str(),
+        static_cast<unsigned long long>(b.size), b.files, b.metadata.c_str());
   }
   return 0;
 }
@@ -161,9 +165,11 @@ int RunBackupTool(int argc, char** argv) {
   if (tool == "checkpoint") {
     if (args.size() != 2) return Usage("checkpoint takes SOURCE DIR");
     const std::string dir = Absolute(args[1]);
-    const int rc = OnSource(Absolute(args[0]), "user.rowfs.ctl.checkpoint", dir,
-                            [&](Store* store) { return CreateCheckpoint(store, dir); });
-    if (rc == 0) std::printf("checkpoint of %s in %s\n", args[0].c_str(), dir.c_str());
+    const int rc =
+        OnSource(Absolute(args[0]), "user.rowfs.ctl.checkpoint", dir,
+                 [&](Store* store) { return CreateCheckpoint(store, dir); });
+    if (rc == 0)
+      std::printf("checkpoint of %s in %s\n", args[0].c_str(), dir.c_str());
     return rc;
   }
   if (args.empty()) return Usage("backup needs a command");
@@ -172,11 +178,10 @@ int RunBackupTool(int argc, char** argv) {
   if (cmd == "create") {
     if (args.size() != 2) return Usage("backup create takes SOURCE BACKUP_DIR");
     const std::string dir = Absolute(args[1]);
-    const int rc = OnSource(Absolute(args[0]), "user.rowfs.ctl.backup", dir,
-                            [&](Store* store) {
-                              return CreateBackup(store, dir, TerminalProgress(),
-                                                  nullptr);
-                            });
+    const int rc = OnSource(
+        Absolute(args[0]), "user.rowfs.ctl.backup", dir, [&](Store* store) {
+          return CreateBackup(store, dir, TerminalProgress(), nullptr);
+        });
     return rc != 0 ? rc : PrintBackups(dir);
   }
   if (cmd == "list") {
@@ -187,13 +192,17 @@ int RunBackupTool(int argc, char** argv) {
     if (args.size() != 1) return Usage("backup verify takes BACKUP_DIR");
     Status s = VerifyBackup(args[0], id);
     if (!s.ok()) return Fail(s);
-    std::printf("verified %s\n", id == 0 ? "every backup" : ("backup " + std::to_string(id)).c_str());
+    std::printf(
+        "verified %s\n",
+        id == 0 ? "every backup" : ("backup " + std::to_string(id)).c_str());
     return 0;
   }
   if (cmd == "restore") {
-    if (args.size() != 2) return Usage("backup restore takes BACKUP_DIR DB_DIR");
+    if (args.size() != 2)
+      return Usage("backup restore takes BACKUP_DIR DB_DIR");
     std::fprintf(stderr, "restoring %s into %s...\n",
-                 id == 0 ? "the latest backup" : ("backup " + std::to_string(id)).c_str(),
+                 id == 0 ? "the latest backup"
+                         : ("backup " + std::to_string(id)).c_str(),
                  args[1].c_str());
     Status s = RestoreBackup(args[0], id, args[1]);
     if (!s.ok()) return Fail(s);

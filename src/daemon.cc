@@ -10,18 +10,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
+#include <csignal>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
-#include <atomic>
-#include <condition_variable>
 #include <filesystem>
-#include <mutex>
-#include <csignal>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "backup_cli.h"
@@ -87,7 +87,8 @@ void CleanStaleMount(const std::string& mountpoint) {
   struct statfs sfs;
   if (statfs(mountpoint.c_str(), &sfs) == 0 || errno != ENOTCONN) return;
   if (umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
-    const std::string cmd = "fusermount3 -u -z '" + mountpoint + "' 2>/dev/null";
+    const std::string cmd =
+        "fusermount3 -u -z '" + mountpoint + "' 2>/dev/null";
     if (std::system(cmd.c_str()) != 0) return;
   }
   std::fprintf(stderr, "rowfs: cleaned up a stale mount at %s\n",
@@ -98,14 +99,16 @@ Status CheckPaths(const MountOptions& o) {
   CleanStaleMount(o.mountpoint);
   struct stat st;
   if (stat(o.mountpoint.c_str(), &st) != 0) {
-    return Status::NotFound("mountpoint " + o.mountpoint + ": " + strerror(errno));
+    return Status::NotFound("mountpoint " + o.mountpoint + ": " +
+                            strerror(errno));
   }
   if (!S_ISDIR(st.st_mode)) {
     return Status::InvalidArgument("mountpoint " + o.mountpoint +
                                    " is not a directory");
   }
   if (stat(o.db_path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
-    return Status::InvalidArgument("DB_DIR " + o.db_path + " is not a directory");
+    return Status::InvalidArgument("DB_DIR " + o.db_path +
+                                   " is not a directory");
   }
   return Status::OK();
 }
@@ -387,7 +390,8 @@ int RunDaemon(int argc, char** argv) {
   int status = 0;
   waitpid(pid, &status, 0);
   if (line.empty()) {
-    std::fprintf(stderr, "rowfs: the daemon exited during start-up (status %d)\n",
+    std::fprintf(stderr,
+                 "rowfs: the daemon exited during start-up (status %d)\n",
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   } else {
     std::fprintf(stderr, "rowfs: %s\n", line.c_str());

@@ -43,7 +43,7 @@ struct FsOptions {
   // Seconds the kernel may cache a name / attributes (see CacheTimeout).
   double entry_timeout = 60.0;
   double attr_timeout = 60.0;
-  uint32_t default_uid = 0;      // owner of entries stored without one
+  uint32_t default_uid = 0;  // owner of entries stored without one
   uint32_t default_gid = 0;
   uint64_t max_file_size = 1ull << 30;  // largest column value (EFBIG)
   // The database changes under the daemon (a follower): file pages are not

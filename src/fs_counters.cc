@@ -4,10 +4,10 @@ namespace rowfs {
 
 const char* FsOpName(FsOp op) {
   static constexpr const char* kNames[] = {
-      "lookup", "forget", "getattr", "setattr", "mkdir", "mknod", "unlink",
-      "rmdir", "rename", "create", "open", "read", "write", "flush", "fsync",
-      "release", "opendir", "readdir", "releasedir", "statfs", "xattr",
-      "other"};
+      "lookup",     "forget", "getattr", "setattr", "mkdir",   "mknod",
+      "unlink",     "rmdir",  "rename",  "create",  "open",    "read",
+      "write",      "flush",  "fsync",   "release", "opendir", "readdir",
+      "releasedir", "statfs", "xattr",   "other"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) ==
                 static_cast<size_t>(FsOp::kCount));
   return kNames[static_cast<size_t>(op)];

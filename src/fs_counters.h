@@ -15,9 +15,28 @@
 namespace rowfs {
 
 enum class FsOp : uint8_t {
-  kLookup, kForget, kGetattr, kSetattr, kMkdir, kMknod, kUnlink, kRmdir,
-  kRename, kCreate, kOpen, kRead, kWrite, kFlush, kFsync, kRelease, kOpendir,
-  kReaddir, kReleasedir, kStatfs, kXattr, kOther,
+  kLookup,
+  kForget,
+  kGetattr,
+  kSetattr,
+  kMkdir,
+  kMknod,
+  kUnlink,
+  kRmdir,
+  kRename,
+  kCreate,
+  kOpen,
+  kRead,
+  kWrite,
+  kFlush,
+  kFsync,
+  kRelease,
+  kOpendir,
+  kReaddir,
+  kReleasedir,
+  kStatfs,
+  kXattr,
+  kOther,
   kCount  // not an operation
 };
 const char* FsOpName(FsOp op);

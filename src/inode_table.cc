@@ -1,10 +1,9 @@
 #include "inode_table.h"
 
-#include "open_file.h"
-
 #include <functional>
 #include <tuple>
 
+#include "open_file.h"
 #include "rowfs/names.h"
 
 namespace rowfs {
@@ -13,24 +12,35 @@ NodeKey NodeKey::Parent() const {
   switch (kind) {
     case NodeKind::kRoot:
     case NodeKind::kSnapshotDir:
-    case NodeKind::kAsofDir: return Root();
-    case NodeKind::kDataset: return Root(view);
-    case NodeKind::kRow: return Dataset(dataset, view);
+    case NodeKind::kAsofDir:
+      return Root();
+    case NodeKind::kDataset:
+      return Root(view);
+    case NodeKind::kRow:
+      return Dataset(dataset, view);
     case NodeKind::kColumn:
-    case NodeKind::kVersion: return Row(dataset, row, view);
+    case NodeKind::kVersion:
+      return Row(dataset, row, view);
   }
   return Root();
 }
 
 std::string NodeKey::Name() const {
   switch (kind) {
-    case NodeKind::kRoot: return "";
-    case NodeKind::kSnapshotDir: return "@snapshot";
-    case NodeKind::kAsofDir: return "@asof";
-    case NodeKind::kDataset: return dataset;
-    case NodeKind::kRow: return row;
-    case NodeKind::kColumn: return column;
-    case NodeKind::kVersion: return VersionName(column, ts);
+    case NodeKind::kRoot:
+      return "";
+    case NodeKind::kSnapshotDir:
+      return "@snapshot";
+    case NodeKind::kAsofDir:
+      return "@asof";
+    case NodeKind::kDataset:
+      return dataset;
+    case NodeKind::kRow:
+      return row;
+    case NodeKind::kColumn:
+      return column;
+    case NodeKind::kVersion:
+      return VersionName(column, ts);
   }
   return "";
 }
@@ -194,8 +204,8 @@ InodeTable::AllOpenFiles() const {
   return out;
 }
 
-std::vector<std::pair<NodeKey, std::shared_ptr<OpenFile>>> InodeTable::OpenFilesIn(
-    const NodeKey& row) const {
+std::vector<std::pair<NodeKey, std::shared_ptr<OpenFile>>>
+InodeTable::OpenFilesIn(const NodeKey& row) const {
   std::lock_guard lock(mu_);
   std::vector<std::pair<NodeKey, std::shared_ptr<OpenFile>>> out;
   for (Node* n : UnderLocked(row, 2)) {

@@ -33,7 +33,7 @@ using NodeId = uint64_t;  // fuse_ino_t
 inline constexpr NodeId kRootNodeId = 1;
 
 enum class NodeKind : uint8_t {
-  kRoot,         // "/" (view 0) or the root of a view ("/@snapshot/NAME")
+  kRoot,  // "/" (view 0) or the root of a view ("/@snapshot/NAME")
   kDataset,
   kRow,
   kColumn,
@@ -64,13 +64,21 @@ struct NodeKey {
   }
   static NodeKey Column(std::string_view ds, std::string_view row,
                         std::string_view col, uint32_t view = 0) {
-    return {NodeKind::kColumn, std::string(ds), std::string(row),
-            std::string(col), 0, view};
+    return {NodeKind::kColumn,
+            std::string(ds),
+            std::string(row),
+            std::string(col),
+            0,
+            view};
   }
   static NodeKey Version(std::string_view ds, std::string_view row,
                          std::string_view col, uint64_t ts, uint32_t view = 0) {
-    return {NodeKind::kVersion, std::string(ds), std::string(row),
-            std::string(col), ts, view};
+    return {NodeKind::kVersion,
+            std::string(ds),
+            std::string(row),
+            std::string(col),
+            ts,
+            view};
   }
   // The parent directory's key (the live root for the root, a view's root
   // and the view directories).
@@ -132,7 +140,8 @@ class InodeTable {
   // the kernel forgot it.
   void DetachOpenFile(NodeId id, const OpenFile* file);
   // Every node with an open file.
-  std::vector<std::pair<NodeId, std::shared_ptr<OpenFile>>> AllOpenFiles() const;
+  std::vector<std::pair<NodeId, std::shared_ptr<OpenFile>>> AllOpenFiles()
+      const;
   // The open files of the column and version nodes inside a row.
   std::vector<std::pair<NodeKey, std::shared_ptr<OpenFile>>> OpenFilesIn(
       const NodeKey& row) const;

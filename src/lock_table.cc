@@ -46,7 +46,8 @@ void LockSet::AddRowExclusive(std::string_view dataset, std::string_view row) {
 void LockSet::Lock() {
   // One entry per stripe; exclusive wins when a stripe is wanted both ways.
   std::sort(rows_.begin(), rows_.end(), [](const RowLock& a, const RowLock& b) {
-    return a.stripe != b.stripe ? a.stripe < b.stripe : a.exclusive > b.exclusive;
+    return a.stripe != b.stripe ? a.stripe < b.stripe
+                                : a.exclusive > b.exclusive;
   });
   rows_.erase(std::unique(rows_.begin(), rows_.end(),
                           [](const RowLock& a, const RowLock& b) {

@@ -10,9 +10,9 @@ namespace rowfs {
 namespace {
 
 // Keys that only mean something to mount(8) and fstab.
-constexpr std::string_view kFstabOnly[] = {
-    "_netdev", "nofail", "auto", "noauto", "user", "users", "nouser",
-    "defaults", "comment"};
+constexpr std::string_view kFstabOnly[] = {"_netdev", "nofail",   "auto",
+                                           "noauto",  "user",     "users",
+                                           "nouser",  "defaults", "comment"};
 // Keys rowfs sets itself.
 constexpr std::string_view kOwnedByRowfs[] = {"subtype", "fsname",
                                               "default_permissions"};
@@ -201,14 +201,14 @@ Status ParseCommandLine(int argc, char** argv, MountOptions* out,
   out->fs.default_uid = static_cast<uint32_t>(geteuid());
   out->fs.default_gid = static_cast<uint32_t>(getegid());
   if (r.count("options")) {
-    for (const std::string& group : r["options"].as<std::vector<std::string>>()) {
+    for (const std::string& group :
+         r["options"].as<std::vector<std::string>>()) {
       size_t start = 0;
       while (start <= group.size()) {
         size_t comma = group.find(',', start);
         if (comma == std::string::npos) comma = group.size();
-        ROWFS_RETURN_IF_ERROR(
-            ApplyMountOption(std::string_view(group).substr(start, comma - start),
-                             out));
+        ROWFS_RETURN_IF_ERROR(ApplyMountOption(
+            std::string_view(group).substr(start, comma - start), out));
         start = comma + 1;
       }
     }
@@ -227,7 +227,8 @@ Status ParseCommandLine(int argc, char** argv, MountOptions* out,
   const std::string positional[2] = {r["db"].as<std::string>(),
                                      r["mountpoint"].as<std::string>()};
   std::error_code ec;
-  out->db_path = std::filesystem::absolute(positional[0], ec).lexically_normal();
+  out->db_path =
+      std::filesystem::absolute(positional[0], ec).lexically_normal();
   out->mountpoint =
       std::filesystem::absolute(positional[1], ec).lexically_normal();
   while (out->db_path.size() > 1 && out->db_path.back() == '/') {

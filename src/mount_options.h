@@ -15,10 +15,10 @@ struct MountOptions {
   std::string db_path;     // absolute
   std::string mountpoint;  // absolute
   bool foreground = false;
-  bool debug = false;            // libfuse's request trace; implies foreground
+  bool debug = false;  // libfuse's request trace; implies foreground
   bool single_threaded = false;
   std::string log_level = "info";
-  std::string log_file;          // empty: stderr (foreground) or syslog
+  std::string log_file;  // empty: stderr (foreground) or syslog
   FsOptions fs;
   StoreOptions store;
   // Follower mode (store.mode == kSecondary): seconds between catch-ups.

@@ -9,14 +9,15 @@ bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 Status ValidateComponent(std::string_view what, std::string_view name,
                          size_t max_bytes) {
-  if (name.empty()) return Status::InvalidArgument(std::string(what) + " name is empty");
+  if (name.empty())
+    return Status::InvalidArgument(std::string(what) + " name is empty");
   if (name == "." || name == "..") {
     return Status::InvalidArgument(std::string(what) + " name is '.' or '..'");
   }
   if (name.size() > max_bytes) {
     return Status::NameTooLong(std::string(what) + " name is " +
-                               std::to_string(name.size()) +
-                               " bytes, limit " + std::to_string(max_bytes));
+                               std::to_string(name.size()) + " bytes, limit " +
+                               std::to_string(max_bytes));
   }
   if (name.find('/') != std::string_view::npos) {
     return Status::InvalidArgument(std::string(what) + " name contains '/'");

@@ -45,8 +45,8 @@ Status OpenFile::Write(uint64_t offset, std::string_view bytes,
   ROWFS_RETURN_IF_ERROR(EnsureLoaded(load));
   if (offset > max_size || bytes.size() > max_size - offset) {
     return Status::TooLarge("write ends at byte " +
-                            std::to_string(offset + bytes.size()) +
-                            ", limit " + std::to_string(max_size));
+                            std::to_string(offset + bytes.size()) + ", limit " +
+                            std::to_string(max_size));
   }
   const uint64_t end = offset + bytes.size();
   if (offset == data.size()) {

@@ -59,15 +59,15 @@ class OpenFile {
   std::mutex mu;
   std::string data;
   bool loaded = false;
-  bool dirty = false;    // written since loaded or last stored
+  bool dirty = false;  // written since loaded or last stored
   // Created or truncated by open(O_CREAT/O_TRUNC) and not written since.
   // Shells open, dup2 and close the first descriptor before writing, so
   // such a change is stored at the last release (or with the first write),
   // never at a flush; otherwise `echo x > f` would store an empty version.
   bool deferred = false;
-  bool created = false;  // not stored yet at all
-  bool unlinked = false; // removed from the namespace: never stored again
-  Attrs attrs;           // created files: owner and mode to store
+  bool created = false;      // not stored yet at all
+  bool unlinked = false;     // removed from the namespace: never stored again
+  Attrs attrs;               // created files: owner and mode to store
   uint64_t modified_ms = 0;  // last change, reported as mtime while dirty
   uint64_t stored_ts = 0;    // timestamp of the version `data` came from
   // A utimens received while dirty: the version is stored at exactly this

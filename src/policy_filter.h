@@ -3,11 +3,11 @@
 #ifndef ROWFS_SRC_POLICY_FILTER_H_
 #define ROWFS_SRC_POLICY_FILTER_H_
 
+#include <rocksdb/compaction_filter.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
-
-#include <rocksdb/compaction_filter.h>
 
 #include "rowfs/clock.h"
 #include "rowfs/store.h"

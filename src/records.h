@@ -18,8 +18,7 @@ std::string EncodeAttrs(const Attrs& attrs);
 Status DecodeAttrs(std::string_view data, Attrs* attrs);
 
 std::string EncodeDatasetRecord(const Attrs& attrs, const Policy& policy);
-Status DecodeDatasetRecord(std::string_view data, Attrs* attrs,
-                           Policy* policy);
+Status DecodeDatasetRecord(std::string_view data, Attrs* attrs, Policy* policy);
 
 // Keys in the "default" column family.
 std::string DatasetRecordKey(std::string_view dataset);

@@ -2,14 +2,14 @@
 #ifndef ROWFS_SRC_ROCKS_OPTIONS_H_
 #define ROWFS_SRC_ROCKS_OPTIONS_H_
 
+#include <rocksdb/env.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <rocksdb/env.h>
-#include <rocksdb/options.h>
-#include <rocksdb/slice_transform.h>
 
 #include "rowfs/status.h"
 #include "rowfs/store_options.h"
@@ -46,10 +46,10 @@ uint64_t DefaultWriteBuffer(const std::string& path);
 // options.options_file is set, it is loaded first; `file_cfs` then receives
 // its per-family options by name so that existing families keep them, with
 // every explicitly given option (and the write-buffer cap) applied on top.
-Status BuildRocksOptions(const StoreOptions& options, const std::string& path,
-                         rocksdb::DBOptions* db_options,
-                         rocksdb::ColumnFamilyOptions* cf_template,
-                         std::vector<rocksdb::ColumnFamilyDescriptor>* file_cfs);
+Status BuildRocksOptions(
+    const StoreOptions& options, const std::string& path,
+    rocksdb::DBOptions* db_options, rocksdb::ColumnFamilyOptions* cf_template,
+    std::vector<rocksdb::ColumnFamilyDescriptor>* file_cfs);
 
 }  // namespace rowfs
 

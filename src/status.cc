@@ -7,25 +7,44 @@ namespace rowfs {
 std::string_view CodeName(Status::Code code) {
   using C = Status::Code;
   switch (code) {
-    case C::kOk: return "OK";
-    case C::kNotFound: return "NotFound";
-    case C::kAlreadyExists: return "AlreadyExists";
-    case C::kNotEmpty: return "NotEmpty";
-    case C::kInvalidArgument: return "InvalidArgument";
-    case C::kNameTooLong: return "NameTooLong";
-    case C::kNotPermitted: return "NotPermitted";
-    case C::kNotSupported: return "NotSupported";
-    case C::kReadOnly: return "ReadOnly";
-    case C::kBusy: return "Busy";
-    case C::kNoSpace: return "NoSpace";
-    case C::kIOError: return "IOError";
-    case C::kCorruption: return "Corruption";
-    case C::kCrossDevice: return "CrossDevice";
-    case C::kTooLarge: return "TooLarge";
-    case C::kNoAttribute: return "NoAttribute";
-    case C::kNoNamespace: return "NoNamespace";
-    case C::kRange: return "Range";
-    case C::kStale: return "Stale";
+    case C::kOk:
+      return "OK";
+    case C::kNotFound:
+      return "NotFound";
+    case C::kAlreadyExists:
+      return "AlreadyExists";
+    case C::kNotEmpty:
+      return "NotEmpty";
+    case C::kInvalidArgument:
+      return "InvalidArgument";
+    case C::kNameTooLong:
+      return "NameTooLong";
+    case C::kNotPermitted:
+      return "NotPermitted";
+    case C::kNotSupported:
+      return "NotSupported";
+    case C::kReadOnly:
+      return "ReadOnly";
+    case C::kBusy:
+      return "Busy";
+    case C::kNoSpace:
+      return "NoSpace";
+    case C::kIOError:
+      return "IOError";
+    case C::kCorruption:
+      return "Corruption";
+    case C::kCrossDevice:
+      return "CrossDevice";
+    case C::kTooLarge:
+      return "TooLarge";
+    case C::kNoAttribute:
+      return "NoAttribute";
+    case C::kNoNamespace:
+      return "NoNamespace";
+    case C::kRange:
+      return "Range";
+    case C::kStale:
+      return "Stale";
   }
   return "Unknown";
 }
@@ -51,14 +70,20 @@ Status Status::FromRocksDB(const rocksdb::Status& s, std::string_view context) {
     return NoSpace(msg);
   }
   switch (s.code()) {
-    case RC::kNotFound: return NotFound(msg);
-    case RC::kCorruption: return Corruption(msg);
-    case RC::kNotSupported: return NotSupported(msg);
-    case RC::kInvalidArgument: return InvalidArgument(msg);
-    case RC::kColumnFamilyDropped: return NotFound(msg);
+    case RC::kNotFound:
+      return NotFound(msg);
+    case RC::kCorruption:
+      return Corruption(msg);
+    case RC::kNotSupported:
+      return NotSupported(msg);
+    case RC::kInvalidArgument:
+      return InvalidArgument(msg);
+    case RC::kColumnFamilyDropped:
+      return NotFound(msg);
     case RC::kBusy:
     case RC::kTimedOut:
-    case RC::kTryAgain: return Busy(msg);
+    case RC::kTryAgain:
+      return Busy(msg);
     case RC::kIOError:
       // RocksDB reports the LOCK file being held by another process as an
       // IOError whose message names the lock; callers need to tell it apart.
@@ -67,7 +92,8 @@ Status Status::FromRocksDB(const rocksdb::Status& s, std::string_view context) {
         return Busy(msg);
       }
       return IOError(msg);
-    default: return IOError(msg);
+    default:
+      return IOError(msg);
   }
 }
 

@@ -15,10 +15,10 @@
 #include <shared_mutex>
 #include <system_error>
 
+#include "coding.h"
 #include "latest_bound.h"
 #include "lock_table.h"
 #include "policy_filter.h"
-#include "coding.h"
 #include "records.h"
 #include "rocks_options.h"
 #include "rowfs/key_codec.h"
@@ -28,7 +28,9 @@ namespace rowfs {
 namespace {
 
 rocksdb::Slice ToSlice(std::string_view s) { return {s.data(), s.size()}; }
-std::string_view ToView(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+std::string_view ToView(const rocksdb::Slice& s) {
+  return {s.data(), s.size()};
+}
 
 // "dataset/row/column[@ts]" for messages.
 std::string Describe(std::string_view dataset, std::string_view row = {},
@@ -297,7 +299,8 @@ const rocksdb::Snapshot* RocksSnapshot(const ReadView& view) {
 Status ParseOwnKey(const rocksdb::Slice& key, ParsedKey* parsed) {
   Status s = ParseKey(ToView(key), parsed);
   if (!s.ok()) {
-    return Status::Corruption("undecodable key of " + std::to_string(key.size()) +
+    return Status::Corruption("undecodable key of " +
+                              std::to_string(key.size()) +
                               " bytes: " + s.message());
   }
   return s;
@@ -407,8 +410,7 @@ class RowCursorImpl : public RowCursor {
         now_ms_(now_ms),
         it_(ds_->db, ds_->cf, std::string(), std::string(),
             RocksSnapshot(view_)),
-        next_from_(start_after.empty() ? std::string()
-                                       : RowEnd(start_after)) {}
+        next_from_(start_after.empty() ? std::string() : RowEnd(start_after)) {}
 
   bool Next(RowInfo* row) override {
     if (!status_.ok() || done_) return false;
@@ -461,7 +463,8 @@ Status AddKeyChanges(
     ROWFS_RETURN_IF_ERROR(ParseOwnKey(kv.first, &k));
     if (k.kind == KeyKind::kRowMeta) continue;
     const uint64_t ts = k.kind == KeyKind::kCell && to_row ? k.ts : 0;
-    out->push_back({ds, ColumnBegin(to_row.value_or(k.row), k.column), false, ts});
+    out->push_back(
+        {ds, ColumnBegin(to_row.value_or(k.row), k.column), false, ts});
   }
   return Status::OK();
 }
@@ -549,10 +552,13 @@ struct Store::Impl {
   // taken and the datasets held alive. At most two targets.
   Status Prepare(std::string_view what,
                  std::initializer_list<LockTarget> targets, Locked* l);
-  bool read_only() const { return options.mode != StoreOptions::Mode::kReadWrite; }
+  bool read_only() const {
+    return options.mode != StoreOptions::Mode::kReadWrite;
+  }
 
   Status CheckWritable(std::string_view what) const {
-    if (read_only()) return Status::ReadOnly(std::string(what) + ": read-only store");
+    if (read_only())
+      return Status::ReadOnly(std::string(what) + ": read-only store");
     return Status::OK();
   }
 
@@ -568,7 +574,8 @@ struct Store::Impl {
     std::shared_lock lock(datasets_mu);
     auto it = datasets.find(name);
     if (it == datasets.end()) {
-      return Status::NotFound("dataset '" + std::string(name) + "' does not exist");
+      return Status::NotFound("dataset '" + std::string(name) +
+                              "' does not exist");
     }
     *out = it->second;
     return Status::OK();
@@ -612,7 +619,8 @@ struct Store::Impl {
                                      ds.policy->Load(), Now(), spec, info,
                                      values));
     if (info->versions.empty()) {
-      return Status::NotFound("no column " + Describe("", row, column).substr(1));
+      return Status::NotFound("no column " +
+                              Describe("", row, column).substr(1));
     }
     info->name.assign(column);
     return Status::OK();
@@ -719,8 +727,9 @@ Status Store::Impl::Prepare(std::string_view what,
 void Batch::Put(std::string_view dataset, std::string_view row,
                 std::string_view column, std::string_view value, uint64_t ts,
                 const Attrs* attrs) {
-  Op op{OpType::kPut, std::string(dataset), std::string(row),
-        std::string(column), std::string(value), ts, std::nullopt};
+  Op op{OpType::kPut,        std::string(dataset), std::string(row),
+        std::string(column), std::string(value),   ts,
+        std::nullopt};
   if (attrs != nullptr) op.attrs = *attrs;
   ops_.push_back(std::move(op));
 }
@@ -734,19 +743,34 @@ void Batch::PutBorrowed(std::string_view dataset, std::string_view row,
 
 void Batch::DeleteVersion(std::string_view dataset, std::string_view row,
                           std::string_view column, uint64_t ts) {
-  ops_.push_back({OpType::kDeleteVersion, std::string(dataset),
-                  std::string(row), std::string(column), {}, ts, std::nullopt});
+  ops_.push_back({OpType::kDeleteVersion,
+                  std::string(dataset),
+                  std::string(row),
+                  std::string(column),
+                  {},
+                  ts,
+                  std::nullopt});
 }
 
 void Batch::DeleteColumn(std::string_view dataset, std::string_view row,
                          std::string_view column) {
-  ops_.push_back({OpType::kDeleteColumn, std::string(dataset),
-                  std::string(row), std::string(column), {}, 0, std::nullopt});
+  ops_.push_back({OpType::kDeleteColumn,
+                  std::string(dataset),
+                  std::string(row),
+                  std::string(column),
+                  {},
+                  0,
+                  std::nullopt});
 }
 
 void Batch::DeleteRow(std::string_view dataset, std::string_view row) {
-  ops_.push_back({OpType::kDeleteRow, std::string(dataset), std::string(row),
-                  {}, {}, 0, std::nullopt});
+  ops_.push_back({OpType::kDeleteRow,
+                  std::string(dataset),
+                  std::string(row),
+                  {},
+                  {},
+                  0,
+                  std::nullopt});
 }
 
 // ---------------------------------------------------------------- Open
@@ -860,9 +884,9 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
     } else if (!fs.ok() && !fs.IsNotFound()) {
       return Status::FromRocksDB(fs, "reading floor record " + names[i]);
     }
-    auto ds = std::make_shared<Dataset>(names[i], impl->db, handles[i],
-                                        policies[i], floor,
-                                        impl->iterator_pools.get());
+    auto ds =
+        std::make_shared<Dataset>(names[i], impl->db, handles[i], policies[i],
+                                  floor, impl->iterator_pools.get());
     // Defaults for a family without a record (e.g. created by another tool).
     ds->attrs = Attrs{0755, 0, 0, 0};
     std::string record;
@@ -897,10 +921,11 @@ Status Store::CreateDataset(std::string_view name, const Attrs& attrs) {
   rocksdb::ColumnFamilyHandle* handle = nullptr;
   rocksdb::Status s = impl_->db->CreateColumnFamily(
       impl_->DatasetCfOptions(policy), std::string(name), &handle);
-  if (!s.ok()) return Status::FromRocksDB(s, "creating dataset " + std::string(name));
-  auto ds = std::make_shared<Dataset>(std::string(name), impl_->db, handle,
-                                      policy, /*floor=*/0,
-                                      impl_->iterator_pools.get());
+  if (!s.ok())
+    return Status::FromRocksDB(s, "creating dataset " + std::string(name));
+  auto ds =
+      std::make_shared<Dataset>(std::string(name), impl_->db, handle, policy,
+                                /*floor=*/0, impl_->iterator_pools.get());
   ds->attrs = attrs;
   impl_->datasets.emplace(std::string(name), ds);
   rocksdb::WriteBatch wb;
@@ -956,7 +981,8 @@ Status Store::GetDataset(std::string_view name, DatasetInfo* info) const {
   std::shared_lock lock(impl_->datasets_mu);
   auto it = impl_->datasets.find(name);
   if (it == impl_->datasets.end()) {
-    return Status::NotFound("dataset '" + std::string(name) + "' does not exist");
+    return Status::NotFound("dataset '" + std::string(name) +
+                            "' does not exist");
   }
   *info = {it->first, it->second->attrs, it->second->policy->Load()};
   return Status::OK();
@@ -967,7 +993,8 @@ Status Store::SetDatasetAttrs(std::string_view name, const Attrs& attrs) {
   std::unique_lock lock(impl_->datasets_mu);
   auto it = impl_->datasets.find(name);
   if (it == impl_->datasets.end()) {
-    return Status::NotFound("dataset '" + std::string(name) + "' does not exist");
+    return Status::NotFound("dataset '" + std::string(name) +
+                            "' does not exist");
   }
   ROWFS_RETURN_IF_ERROR(impl_->WriteMetaRecord(
       DatasetRecordKey(name),
@@ -984,7 +1011,8 @@ Status Store::SetDatasetPolicy(std::string_view name, const Policy& policy) {
   std::unique_lock lock(impl_->datasets_mu);
   auto it = impl_->datasets.find(name);
   if (it == impl_->datasets.end()) {
-    return Status::NotFound("dataset '" + std::string(name) + "' does not exist");
+    return Status::NotFound("dataset '" + std::string(name) +
+                            "' does not exist");
   }
   ROWFS_RETURN_IF_ERROR(impl_->WriteMetaRecord(
       DatasetRecordKey(name), EncodeDatasetRecord(it->second->attrs, policy)));
@@ -1069,7 +1097,8 @@ Status Store::Write(const Batch& batch, const WriteOptions& options,
     std::vector<std::pair<std::string, std::string>> kvs;
     ROWFS_RETURN_IF_ERROR(impl_->CollectRange(ds, begin, end, &kvs, false));
     for (const Pending& p : pending) {
-      if (p.ds == &ds && p.key >= begin && p.key < end) kvs.push_back({p.key, {}});
+      if (p.ds == &ds && p.key >= begin && p.key < end)
+        kvs.push_back({p.key, {}});
     }
     for (const auto& kv : kvs) {
       wb.Delete(ds.cf, kv.first);
@@ -1100,18 +1129,21 @@ Status Store::Write(const Batch& batch, const WriteOptions& options,
           ts = *next;
           // After earlier puts to the same column in this batch.
           for (const ColumnChange& c : changes) {
-            if (c.put && c.ds == &ds && c.column_key == column_key && c.ts >= ts) {
+            if (c.put && c.ds == &ds && c.column_key == column_key &&
+                c.ts >= ts) {
               ts = c.ts + 1;
             }
           }
           if (ts > kMaxTimestamp) {
-            return Status::InvalidArgument("no timestamp left after the latest");
+            return Status::InvalidArgument(
+                "no timestamp left after the latest");
           }
         }
         std::string key = CellKey(op.row, op.column, ts);
         wb.Put(ds.cf, key, ToSlice(op.value()));
         if (op.attrs) {
-          wb.Put(ds.cf, ColumnMetaKey(op.row, op.column), EncodeAttrs(*op.attrs));
+          wb.Put(ds.cf, ColumnMetaKey(op.row, op.column),
+                 EncodeAttrs(*op.attrs));
         }
         pending.push_back({&ds, std::move(key)});
         changes.push_back({&ds, std::move(column_key), true, ts});
@@ -1180,12 +1212,12 @@ Status Store::SetRowAttrs(std::string_view dataset, std::string_view row,
 Status Store::SetColumnAttrs(std::string_view dataset, std::string_view row,
                              std::string_view column, const Attrs& attrs) {
   Locked l(&impl_->locks);
-  ROWFS_RETURN_IF_ERROR(impl_->Prepare("set column attributes",
-                                {{dataset, row, column}}, &l));
+  ROWFS_RETURN_IF_ERROR(
+      impl_->Prepare("set column attributes", {{dataset, row, column}}, &l));
   const DatasetPtr& ds = l.ds[0];
   ColumnInfo info;
-  ROWFS_RETURN_IF_ERROR(impl_->ReadColumnOf(*ds, row, column, {.limit = 1},
-                                            &info, nullptr));
+  ROWFS_RETURN_IF_ERROR(
+      impl_->ReadColumnOf(*ds, row, column, {.limit = 1}, &info, nullptr));
   rocksdb::WriteBatch wb;
   wb.Put(ds->cf, ColumnMetaKey(row, column), EncodeAttrs(attrs));
   return impl_->Commit(&wb, {}, "set column attributes");
@@ -1291,10 +1323,10 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
     }
   }
   Locked l(&impl_->locks);
-  ROWFS_RETURN_IF_ERROR(impl_->Prepare("rename",
-                                {{src.dataset, src.row, src.column},
-                                 {dst.dataset, dst.row, dst.column}},
-                                &l));
+  ROWFS_RETURN_IF_ERROR(impl_->Prepare(
+      "rename",
+      {{src.dataset, src.row, src.column}, {dst.dataset, dst.row, dst.column}},
+      &l));
   const DatasetPtr& sds = l.ds[0];
   const DatasetPtr& dds = l.ds[1];
 
@@ -1305,7 +1337,8 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
   if (src.ts) {
     one.min_ts = one.max_ts = *src.ts;
   }
-  Status s = impl_->ReadColumnOf(*sds, src.row, src.column, one, &sinfo, &svalues);
+  Status s =
+      impl_->ReadColumnOf(*sds, src.row, src.column, one, &sinfo, &svalues);
   if (s.IsNotFound()) {
     return Status::NotFound("rename source " +
                             Describe(src.dataset, src.row, src.column, src.ts) +
@@ -1322,7 +1355,8 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
   s = impl_->ReadColumnOf(*dds, dst.row, dst.column, dspec, &dinfo, &dvalues);
   if (!s.ok() && !s.IsNotFound()) return s;
   const bool dst_exists = s.ok();
-  const std::string dst_name = Describe(dst.dataset, dst.row, dst.column, dst.ts);
+  const std::string dst_name =
+      Describe(dst.dataset, dst.row, dst.column, dst.ts);
 
   rocksdb::WriteBatch wb;
   // Both columns change; `max_ts` is the newest timestamp written.
@@ -1332,22 +1366,24 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
         {{sds.get(), ColumnBegin(src.row, src.column), false, max_ts},
          {dds.get(), ColumnBegin(dst.row, dst.column), false, max_ts}});
   };
-  auto max_cell_ts = [](const std::vector<std::pair<std::string, std::string>>& kvs) {
-    uint64_t m = 0;
-    for (const auto& kv : kvs) {
-      ParsedKey k;
-      if (ParseKey(kv.first, &k).ok() && k.kind == KeyKind::kCell) {
-        m = std::max(m, k.ts);
-      }
-    }
-    return m;
-  };
+  auto max_cell_ts =
+      [](const std::vector<std::pair<std::string, std::string>>& kvs) {
+        uint64_t m = 0;
+        for (const auto& kv : kvs) {
+          ParsedKey k;
+          if (ParseKey(kv.first, &k).ok() && k.kind == KeyKind::kCell) {
+            m = std::max(m, k.ts);
+          }
+        }
+        return m;
+      };
   if (mode == MoveMode::kNoReplace && dst_exists) {
     return Status::AlreadyExists("rename target " + dst_name + " exists");
   }
   if (mode == MoveMode::kExchange) {
     if (!dst_exists) {
-      return Status::NotFound("exchange target " + dst_name + " does not exist");
+      return Status::NotFound("exchange target " + dst_name +
+                              " does not exist");
     }
     if (src.ts.has_value() != dst.ts.has_value()) {
       return Status::InvalidArgument("cannot exchange a column with a version");
@@ -1359,12 +1395,12 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
     }
     // Two columns swap every key (meta and versions), re-keyed.
     std::vector<std::pair<std::string, std::string>> skv, dkv;
-    ROWFS_RETURN_IF_ERROR(impl_->CollectRange(
-        *sds, ColumnBegin(src.row, src.column), ColumnEnd(src.row, src.column),
-        &skv, true));
-    ROWFS_RETURN_IF_ERROR(impl_->CollectRange(
-        *dds, ColumnBegin(dst.row, dst.column), ColumnEnd(dst.row, dst.column),
-        &dkv, true));
+    ROWFS_RETURN_IF_ERROR(
+        impl_->CollectRange(*sds, ColumnBegin(src.row, src.column),
+                            ColumnEnd(src.row, src.column), &skv, true));
+    ROWFS_RETURN_IF_ERROR(
+        impl_->CollectRange(*dds, ColumnBegin(dst.row, dst.column),
+                            ColumnEnd(dst.row, dst.column), &dkv, true));
     auto rekey = [](const std::string& key, const CellRef& to) {
       ParsedKey k;
       (void)ParseKey(key, &k);  // collected from a column range: valid
@@ -1396,8 +1432,9 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
         ParsedKey k;
         ROWFS_RETURN_IF_ERROR(ParseOwnKey(kv.first, &k));
         wb.Put(dds->cf,
-               k.kind == KeyKind::kColumnMeta ? ColumnMetaKey(dst.row, dst.column)
-                                              : CellKey(dst.row, dst.column, k.ts),
+               k.kind == KeyKind::kColumnMeta
+                   ? ColumnMetaKey(dst.row, dst.column)
+                   : CellKey(dst.row, dst.column, k.ts),
                kv.second);
       }
       return commit("rename column", max_cell_ts(skv));
@@ -1414,7 +1451,8 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
     dst_column_exists = cs.ok();
   }
   if (sinfo.attrs && !(dst.ts && dst_column_exists)) {
-    wb.Put(dds->cf, ColumnMetaKey(dst.row, dst.column), EncodeAttrs(*sinfo.attrs));
+    wb.Put(dds->cf, ColumnMetaKey(dst.row, dst.column),
+           EncodeAttrs(*sinfo.attrs));
   }
   uint64_t written_ts = 0;
   if (dst.ts) {
@@ -1425,9 +1463,9 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
     wb.Put(dds->cf, CellKey(dst.row, dst.column, content.ts), content.value);
   } else {
     std::string at_src_ts;
-    rocksdb::Status gs = impl_->db->Get(rocksdb::ReadOptions(), dds->cf,
-                                        CellKey(dst.row, dst.column, content.ts),
-                                        &at_src_ts);
+    rocksdb::Status gs =
+        impl_->db->Get(rocksdb::ReadOptions(), dds->cf,
+                       CellKey(dst.row, dst.column, content.ts), &at_src_ts);
     if (!gs.ok() && !gs.IsNotFound()) return Status::FromRocksDB(gs, "rename");
     const bool identical = gs.ok() && at_src_ts == content.value;
     if (!identical) {
@@ -1436,7 +1474,8 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
           impl_->LatestPhysicalTs(*dds, dst.row, dst.column, &latest));
       uint64_t ts = content.ts;
       if (latest && *latest >= ts) ts = *latest + 1;
-      if (ts > kMaxTimestamp) return Status::InvalidArgument("timestamp overflow");
+      if (ts > kMaxTimestamp)
+        return Status::InvalidArgument("timestamp overflow");
       written_ts = ts;
       wb.Put(dds->cf, CellKey(dst.row, dst.column, ts), content.value);
     }
@@ -1448,9 +1487,8 @@ Status Store::MoveRow(std::string_view src_dataset, std::string_view src_row,
                       std::string_view dst_dataset, std::string_view dst_row,
                       MoveMode mode) {
   Locked l(&impl_->locks);
-  ROWFS_RETURN_IF_ERROR(impl_->Prepare("rename row",
-                                {{src_dataset, src_row}, {dst_dataset, dst_row}},
-                                &l));
+  ROWFS_RETURN_IF_ERROR(impl_->Prepare(
+      "rename row", {{src_dataset, src_row}, {dst_dataset, dst_row}}, &l));
   const DatasetPtr& sds = l.ds[0];
   const DatasetPtr& dds = l.ds[1];
 
@@ -1477,9 +1515,9 @@ Status Store::MoveRow(std::string_view src_dataset, std::string_view src_row,
   std::vector<std::pair<std::string, std::string>> skv, dkv;
   ROWFS_RETURN_IF_ERROR(impl_->CollectRange(*sds, RowBegin(src_row),
                                             RowEnd(src_row), &skv, true));
-  ROWFS_RETURN_IF_ERROR(impl_->CollectRange(
-      *dds, RowBegin(dst_row), RowEnd(dst_row), &dkv,
-      mode == MoveMode::kExchange));
+  ROWFS_RETURN_IF_ERROR(impl_->CollectRange(*dds, RowBegin(dst_row),
+                                            RowEnd(dst_row), &dkv,
+                                            mode == MoveMode::kExchange));
   // Re-keying swaps the row prefix; the rest of the key is unchanged.
   auto rekey = [](const std::string& key, std::string_view from,
                   std::string_view to) {
@@ -1531,8 +1569,9 @@ Status Store::GetVersion(std::string_view dataset, std::string_view row,
   ColumnInfo info;
   std::vector<Version> values;
   Status s = impl_->ReadColumnOf(
-      *ds, row, column, {.limit = 1, .min_ts = ts, .max_ts = ts, .values = true},
-      &info, &values, view);
+      *ds, row, column,
+      {.limit = 1, .min_ts = ts, .max_ts = ts, .values = true}, &info, &values,
+      view);
   if (s.IsNotFound()) {
     return Status::NotFound("no version " + Describe(dataset, row, column, ts));
   }
@@ -1591,7 +1630,8 @@ Status Store::StatRow(std::string_view dataset, std::string_view row,
                                  impl_->Now(), view.as_of, &info->name,
                                  &visible, &info->attrs));
   if (!visible) {
-    return Status::NotFound("row " + Describe(dataset, row) + " does not exist");
+    return Status::NotFound("row " + Describe(dataset, row) +
+                            " does not exist");
   }
   return Status::OK();
 }
@@ -1644,7 +1684,8 @@ Status Store::ListColumns(std::string_view dataset, std::string_view row,
   ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(it->status(), "listing row"));
   finish();
   if (!row_exists && columns->empty()) {
-    return Status::NotFound("row " + Describe(dataset, row) + " does not exist");
+    return Status::NotFound("row " + Describe(dataset, row) +
+                            " does not exist");
   }
   return Status::OK();
 }
@@ -1696,7 +1737,8 @@ Status Store::GetStats(std::string_view dataset, Stats* stats) const {
       uint64_t v = 0;
       if (impl_->db->GetIntProperty(ds->cf, property, &v)) *sum += v;
     };
-    add(rocksdb::DB::Properties::kEstimateLiveDataSize, &stats->live_data_bytes);
+    add(rocksdb::DB::Properties::kEstimateLiveDataSize,
+        &stats->live_data_bytes);
     add(rocksdb::DB::Properties::kTotalSstFilesSize, &stats->sst_bytes);
     add(rocksdb::DB::Properties::kCurSizeAllMemTables, &stats->memtable_bytes);
     add(rocksdb::DB::Properties::kEstimateNumKeys, &stats->keys);
@@ -1719,8 +1761,8 @@ Status Store::CatchUp() {
   if (impl_->options.mode != StoreOptions::Mode::kSecondary) {
     return Status::NotSupported("only a follower catches up");
   }
-  ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(
-      impl_->db->TryCatchUpWithPrimary(), "catching up with the primary"));
+  ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(impl_->db->TryCatchUpWithPrimary(),
+                                            "catching up with the primary"));
   std::unique_lock lock(impl_->datasets_mu);
   for (auto& [name, ds] : impl_->datasets) {
     std::string record;

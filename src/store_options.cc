@@ -1,3 +1,5 @@
+#include "rowfs/store_options.h"
+
 #include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/env.h>
@@ -5,17 +7,15 @@
 #include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
-
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
 
-#include <cstdarg>
 #include <algorithm>
 #include <charconv>
+#include <cstdarg>
 #include <string>
 
 #include "rocks_options.h"
-#include "rowfs/store_options.h"
 
 namespace rowfs {
 namespace {
@@ -48,14 +48,18 @@ Status ParseBool(std::string_view text, bool* out) {
 
 Status ParseCompression(std::string_view name, rocksdb::CompressionType* out) {
   using rocksdb::CompressionType;
-  if (name == "none") *out = CompressionType::kNoCompression;
-  else if (name == "snappy") *out = CompressionType::kSnappyCompression;
-  else if (name == "lz4") *out = CompressionType::kLZ4Compression;
-  else if (name == "zstd") *out = CompressionType::kZSTD;
-  else if (name == "zlib") *out = CompressionType::kZlibCompression;
+  if (name == "none")
+    *out = CompressionType::kNoCompression;
+  else if (name == "snappy")
+    *out = CompressionType::kSnappyCompression;
+  else if (name == "lz4")
+    *out = CompressionType::kLZ4Compression;
+  else if (name == "zstd")
+    *out = CompressionType::kZSTD;
+  else if (name == "zlib")
+    *out = CompressionType::kZlibCompression;
   else {
-    return Status::InvalidArgument("unknown compression '" +
-                                   std::string(name) +
+    return Status::InvalidArgument("unknown compression '" + std::string(name) +
                                    "' (none|snappy|lz4|zstd|zlib)");
   }
   return Status::OK();
@@ -69,15 +73,15 @@ void SpdlogLogger::Logv(rocksdb::InfoLogLevel level, const char* format,
   vsnprintf(buf, sizeof(buf), format, ap);
   if (quiet_.load()) level = rocksdb::InfoLogLevel::DEBUG_LEVEL;
   switch (level) {
-      case rocksdb::InfoLogLevel::WARN_LEVEL:
-        spdlog::warn("rocksdb: {}", buf);
-        break;
-      case rocksdb::InfoLogLevel::ERROR_LEVEL:
-      case rocksdb::InfoLogLevel::FATAL_LEVEL:
-        spdlog::error("rocksdb: {}", buf);
-        break;
-      default:
-        spdlog::trace("rocksdb: {}", buf);
+    case rocksdb::InfoLogLevel::WARN_LEVEL:
+      spdlog::warn("rocksdb: {}", buf);
+      break;
+    case rocksdb::InfoLogLevel::ERROR_LEVEL:
+    case rocksdb::InfoLogLevel::FATAL_LEVEL:
+      spdlog::error("rocksdb: {}", buf);
+      break;
+    default:
+      spdlog::trace("rocksdb: {}", buf);
   }
 }
 
@@ -102,10 +106,20 @@ Status ParseByteSize(std::string_view text, uint64_t* bytes) {
   if (text.empty()) return Status::InvalidArgument("empty size");
   uint64_t mult = 1;
   switch (text.back()) {
-    case 'k': case 'K': mult = 1024; break;
-    case 'm': case 'M': mult = kMiB; break;
-    case 'g': case 'G': mult = 1024 * kMiB; break;
-    default: break;
+    case 'k':
+    case 'K':
+      mult = 1024;
+      break;
+    case 'm':
+    case 'M':
+      mult = kMiB;
+      break;
+    case 'g':
+    case 'G':
+      mult = 1024 * kMiB;
+      break;
+    default:
+      break;
   }
   if (mult != 1) text.remove_suffix(1);
   int64_t v = 0;
@@ -191,10 +205,10 @@ Status ApplyFamilyOptions(const StoreOptions& o, const std::string& path,
     cf->write_buffer_size = *o.write_buffer_bytes;
   } else {
     // Also caps an options file's value (often RocksDB's 64 MiB default).
-    cf->write_buffer_size =
-        from_file ? std::min<uint64_t>(cf->write_buffer_size,
-                                       DefaultWriteBuffer(path))
-                  : DefaultWriteBuffer(path);
+    cf->write_buffer_size = from_file
+                                ? std::min<uint64_t>(cf->write_buffer_size,
+                                                     DefaultWriteBuffer(path))
+                                : DefaultWriteBuffer(path);
   }
 
   if (o.compression) {
@@ -230,7 +244,8 @@ Status ApplyFamilyOptions(const StoreOptions& o, const std::string& path,
     rocksdb::BlockBasedTableOptions table;
     if (from_file) {
       if (const auto* loaded =
-              cf->table_factory->GetOptions<rocksdb::BlockBasedTableOptions>()) {
+              cf->table_factory
+                  ->GetOptions<rocksdb::BlockBasedTableOptions>()) {
         table = *loaded;
       }
     } else {
@@ -254,10 +269,10 @@ Status ApplyFamilyOptions(const StoreOptions& o, const std::string& path,
 
 }  // namespace
 
-Status BuildRocksOptions(const StoreOptions& o, const std::string& path,
-                         rocksdb::DBOptions* db,
-                         rocksdb::ColumnFamilyOptions* cf,
-                         std::vector<rocksdb::ColumnFamilyDescriptor>* file_cfs) {
+Status BuildRocksOptions(
+    const StoreOptions& o, const std::string& path, rocksdb::DBOptions* db,
+    rocksdb::ColumnFamilyOptions* cf,
+    std::vector<rocksdb::ColumnFamilyDescriptor>* file_cfs) {
   const bool from_file = !o.options_file.empty();
   if (from_file) {
     rocksdb::ConfigOptions config;
@@ -265,7 +280,8 @@ Status BuildRocksOptions(const StoreOptions& o, const std::string& path,
     config.ignore_unknown_options = false;
     rocksdb::Status s =
         rocksdb::LoadOptionsFromFile(config, o.options_file, db, file_cfs);
-    if (!s.ok()) return Status::FromRocksDB(s, "options file " + o.options_file);
+    if (!s.ok())
+      return Status::FromRocksDB(s, "options file " + o.options_file);
     for (const auto& d : *file_cfs) {
       if (d.name == rocksdb::kDefaultColumnFamilyName) *cf = d.options;
     }
@@ -280,18 +296,23 @@ Status BuildRocksOptions(const StoreOptions& o, const std::string& path,
   // Tickers only (block cache hits and misses for the statistics xattr);
   // histograms and timers cost more than they tell here.
   db->statistics = rocksdb::CreateDBStatistics();
-  db->statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
+  db->statistics->set_stats_level(
+      rocksdb::StatsLevel::kExceptHistogramOrTimers);
   db->create_if_missing = o.create_if_missing;
   db->info_log = std::make_shared<SpdlogLogger>(/*quiet=*/true);
   db->create_missing_column_families = false;
-  if (o.max_open_files) db->max_open_files = *o.max_open_files;
-  else if (!from_file) db->max_open_files = -1;
+  if (o.max_open_files)
+    db->max_open_files = *o.max_open_files;
+  else if (!from_file)
+    db->max_open_files = -1;
 
   std::shared_ptr<rocksdb::Cache> block_cache;
   if (o.block_cache_bytes || !from_file) {
-    block_cache = rocksdb::NewLRUCache(o.block_cache_bytes.value_or(256 * kMiB));
+    block_cache =
+        rocksdb::NewLRUCache(o.block_cache_bytes.value_or(256 * kMiB));
   }
-  ROWFS_RETURN_IF_ERROR(ApplyFamilyOptions(o, path, from_file, block_cache, cf));
+  ROWFS_RETURN_IF_ERROR(
+      ApplyFamilyOptions(o, path, from_file, block_cache, cf));
   for (rocksdb::ColumnFamilyDescriptor& d : *file_cfs) {
     ROWFS_RETURN_IF_ERROR(
         ApplyFamilyOptions(o, path, from_file, block_cache, &d.options));

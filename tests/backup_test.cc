@@ -70,8 +70,8 @@ TEST_F(ViewTest, TarOfASnapshotIsConsistentWhileWritesContinue) {
     for (int i = 1; !stop.load(); ++i) {
       const std::string v = std::to_string(i);
       if (WriteFile("ds/tmp/a", v) != 0 || WriteFile("ds/tmp/b", v) != 0) break;
-      if (renameat2(AT_FDCWD, P("ds/tmp").c_str(), AT_FDCWD, P("ds/cur").c_str(),
-                    RENAME_EXCHANGE) != 0) {
+      if (renameat2(AT_FDCWD, P("ds/tmp").c_str(), AT_FDCWD,
+                    P("ds/cur").c_str(), RENAME_EXCHANGE) != 0) {
         break;
       }
       ++swaps;
@@ -85,11 +85,14 @@ TEST_F(ViewTest, TarOfASnapshotIsConsistentWhileWritesContinue) {
     ASSERT_EQ(mkdir(P("@snapshot/" + name).c_str(), 0755), 0);
     const std::string out = dir_.Sub("out" + name);
     ASSERT_EQ(mkdir(out.c_str(), 0755), 0);
-    const CommandResult r = ::rowfs::Run("tar -C " + ShellQuote(P("@snapshot/" + name)) +
-                                " -cf - . | tar -C " + ShellQuote(out) + " -xf -");
+    const CommandResult r =
+        ::rowfs::Run("tar -C " + ShellQuote(P("@snapshot/" + name)) +
+                     " -cf - . | tar -C " + ShellQuote(out) + " -xf -");
     ASSERT_EQ(r.status, 0) << r.output;
-    const CommandResult a = ::rowfs::Run("cat " + ShellQuote(out + "/ds/cur/a"));
-    const CommandResult b = ::rowfs::Run("cat " + ShellQuote(out + "/ds/cur/b"));
+    const CommandResult a =
+        ::rowfs::Run("cat " + ShellQuote(out + "/ds/cur/a"));
+    const CommandResult b =
+        ::rowfs::Run("cat " + ShellQuote(out + "/ds/cur/b"));
     EXPECT_EQ(a.output, b.output) << "round " << round;
     ASSERT_EQ(rmdir(P("@snapshot/" + name).c_str()), 0);
   }
@@ -108,9 +111,9 @@ TEST_F(ViewTest, AsOfShowsEachColumnAtThatTime) {
   EXPECT_EQ(ReadFile("@asof/1050000000000/ds/r/c"), "v1");
   EXPECT_EQ(ReadFile("@asof/1500000000000/ds/r/c"), "v2");
   EXPECT_EQ(List("@asof/1050000000000/ds/r"), (std::vector<std::string>{"c"}));
-  EXPECT_EQ(List("@asof/1500000000000/ds/r"),
-            (std::vector<std::string>{"c", "c@1000000000000",
-                                      "late@1200000000000"}));
+  EXPECT_EQ(
+      List("@asof/1500000000000/ds/r"),
+      (std::vector<std::string>{"c", "c@1000000000000", "late@1200000000000"}));
   EXPECT_EQ(ReadFile("@asof/999/ds/r/c"), "<errno 2>");
   struct stat st;
   ASSERT_EQ(stat(P("@asof/1050000000000/ds/r/c").c_str(), &st), 0);
@@ -134,7 +137,8 @@ class NativeBackupTest : public ViewTest {
 
 TEST_F(NativeBackupTest, IncrementalBackupsOfALiveMountVerifyPurgeRestore) {
   ASSERT_EQ(WriteFile("ds/r/c", "first"), 0);
-  CommandResult r = Tool("backup create " + ShellQuote(mnt_) + " " + ShellQuote(bk()));
+  CommandResult r =
+      Tool("backup create " + ShellQuote(mnt_) + " " + ShellQuote(bk()));
   ASSERT_EQ(r.status, 0) << r.output;
   ASSERT_EQ(WriteFile("ds/r/c", "second"), 0);
   ASSERT_EQ(WriteFile("ds/r/big", std::string(3 << 20, 'b')), 0);
@@ -160,8 +164,9 @@ TEST_F(NativeBackupTest, IncrementalBackupsOfALiveMountVerifyPurgeRestore) {
     ASSERT_TRUE(restored.Start());
     EXPECT_EQ(::rowfs::Run("cat " + ShellQuote(mnt + "/ds/r/c")).output,
               id == 1 ? "first" : "second");
-    EXPECT_EQ(::rowfs::Run("ls " + ShellQuote(mnt + "/ds/r") + " | wc -l").output,
-              id == 1 ? "1\n" : "3\n");  // c, c@first, big
+    EXPECT_EQ(
+        ::rowfs::Run("ls " + ShellQuote(mnt + "/ds/r") + " | wc -l").output,
+        id == 1 ? "1\n" : "3\n");  // c, c@first, big
     EXPECT_TRUE(restored.Stop());
   }
   // A restore never overwrites a database.
@@ -180,13 +185,18 @@ TEST_F(NativeBackupTest, IncrementalBackupsOfALiveMountVerifyPurgeRestore) {
 TEST_F(NativeBackupTest, VerifyCatchesACorruptedBackup) {
   ASSERT_EQ(WriteFile("ds/r/c", std::string(100000, 'x')), 0);
   ASSERT_EQ(setxattr(mnt_.c_str(), "user.rowfs.ctl.flush", "1", 1, 0), 0);
-  ASSERT_EQ(Tool("backup create " + ShellQuote(mnt_) + " " + ShellQuote(bk())).status, 0);
+  ASSERT_EQ(
+      Tool("backup create " + ShellQuote(mnt_) + " " + ShellQuote(bk())).status,
+      0);
   // Flip bytes in the middle of a table file of the backup.
-  const CommandResult f = ::rowfs::Run("find " + ShellQuote(bk()) + " -name '*.sst' | head -1");
+  const CommandResult f =
+      ::rowfs::Run("find " + ShellQuote(bk()) + " -name '*.sst' | head -1");
   ASSERT_FALSE(f.output.empty());
   const std::string sst = f.output.substr(0, f.output.size() - 1);
   ASSERT_EQ(::rowfs::Run("printf 'garbage' | dd of=" + ShellQuote(sst) +
-                         " bs=1 seek=100 conv=notrunc 2>/dev/null").status, 0);
+                         " bs=1 seek=100 conv=notrunc 2>/dev/null")
+                .status,
+            0);
   const CommandResult r = Tool("backup verify " + ShellQuote(bk()));
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("backup 1"), std::string::npos) << r.output;
@@ -196,30 +206,37 @@ TEST_F(NativeBackupTest, CheckpointOfALiveDatabaseCanBeMounted) {
   ASSERT_EQ(WriteFile("ds/r/c", "v1"), 0);
   ASSERT_EQ(WriteFile("ds/r/c", "v2"), 0);
   const std::string ck = dir_.Sub("ck");
-  CommandResult r = Tool("checkpoint " + ShellQuote(mnt_) + " " + ShellQuote(ck));
+  CommandResult r =
+      Tool("checkpoint " + ShellQuote(mnt_) + " " + ShellQuote(ck));
   ASSERT_EQ(r.status, 0) << r.output;
   ASSERT_EQ(WriteFile("ds/r/c", "v3"), 0);
-  EXPECT_EQ(Tool("checkpoint " + ShellQuote(mnt_) + " " + ShellQuote(ck)).status, 1);
+  EXPECT_EQ(
+      Tool("checkpoint " + ShellQuote(mnt_) + " " + ShellQuote(ck)).status, 1);
   const std::string mnt = dir_.Sub("ckmnt");
   ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
   Daemon checkpoint(ck, mnt);
   ASSERT_TRUE(checkpoint.Start());
   EXPECT_EQ(::rowfs::Run("cat " + ShellQuote(mnt + "/ds/r/c")).output, "v2");
-  EXPECT_EQ(::rowfs::Run("ls " + ShellQuote(mnt + "/ds/r") + " | wc -l").output, "2\n");
+  EXPECT_EQ(::rowfs::Run("ls " + ShellQuote(mnt + "/ds/r") + " | wc -l").output,
+            "2\n");
   EXPECT_TRUE(checkpoint.Stop());
 }
 
 TEST_F(NativeBackupTest, OfflineBackupOfAnUnmountedDatabase) {
   ASSERT_EQ(WriteFile("ds/r/c", "offline"), 0);
   // While mounted the directory is locked: the tool says to use the mount.
-  CommandResult r = Tool("backup create " + ShellQuote(db_) + " " + ShellQuote(bk()));
+  CommandResult r =
+      Tool("backup create " + ShellQuote(db_) + " " + ShellQuote(bk()));
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.output.find("give the mountpoint"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("give the mountpoint"), std::string::npos)
+      << r.output;
   ASSERT_TRUE(daemon_->Stop());
   r = Tool("backup create " + ShellQuote(db_) + " " + ShellQuote(bk()));
   ASSERT_EQ(r.status, 0) << r.output;
   const std::string db = dir_.Sub("restored");
-  ASSERT_EQ(Tool("backup restore " + ShellQuote(bk()) + " " + ShellQuote(db)).status, 0);
+  ASSERT_EQ(
+      Tool("backup restore " + ShellQuote(bk()) + " " + ShellQuote(db)).status,
+      0);
   daemon_ = std::make_unique<Daemon>(db, mnt_);
   ASSERT_TRUE(daemon_->Start());
   EXPECT_EQ(ReadFile("ds/r/c"), "offline");
@@ -277,10 +294,12 @@ TEST_F(FollowerTest, SeesThePrimarysWritesWithinTheInterval) {
   ASSERT_EQ(WriteFile("ds/r2/x", "new row"), 0);
   EXPECT_TRUE(Eventually("ds/r/c", "v1"));
   EXPECT_TRUE(Eventually("ds/r2/x", "new row"));
-  EXPECT_EQ(::rowfs::Run("ls " + ShellQuote(fmnt_ + "/ds/r") + " | wc -l").output,
-            "2\n");  // c and c@<v0>
+  EXPECT_EQ(
+      ::rowfs::Run("ls " + ShellQuote(fmnt_ + "/ds/r") + " | wc -l").output,
+      "2\n");  // c and c@<v0>
   // Read-only.
-  EXPECT_NE(::rowfs::Run("echo x > " + ShellQuote(fmnt_ + "/ds/r/c")).status, 0);
+  EXPECT_NE(::rowfs::Run("echo x > " + ShellQuote(fmnt_ + "/ds/r/c")).status,
+            0);
   // Catch-up on demand.
   ASSERT_EQ(setxattr(fmnt_.c_str(), "user.rowfs.ctl.catchup", "1", 1, 0), 0);
 }
@@ -289,17 +308,20 @@ TEST_F(FollowerTest, ReadsStayWholeWhileThePrimaryWrites) {
   std::atomic<bool> stop{false};
   std::thread writer([&] {
     for (int i = 1; !stop.load(); ++i) {
-      if (WriteFile("ds/r/c", "value-" + std::to_string(i) + "-end") != 0) break;
+      if (WriteFile("ds/r/c", "value-" + std::to_string(i) + "-end") != 0)
+        break;
     }
   });
   int reads = 0, changes = 0;
   std::string last;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (std::chrono::steady_clock::now() < deadline) {
     const std::string v = FollowerRead("ds/r/c");
     ++reads;
-    const bool whole = v == "v0" || (v.rfind("value-", 0) == 0 &&
-                                     v.size() > 10 && v.substr(v.size() - 4) == "-end");
+    const bool whole =
+        v == "v0" || (v.rfind("value-", 0) == 0 && v.size() > 10 &&
+                      v.substr(v.size() - 4) == "-end");
     EXPECT_TRUE(whole) << "torn read: '" << v << "'";
     if (v != last) ++changes;
     last = v;
@@ -319,21 +341,24 @@ class ToolRoundTripTest : public ViewTest {
   void Populate() {
     ASSERT_EQ(mkdir(P("ds2").c_str(), 0750), 0);
     for (int r = 0; r < 200; ++r) {
-      const std::string row = (r % 2 ? "ds/" : "ds2/") + std::string("row") +
-                              std::to_string(r);
+      const std::string row =
+          (r % 2 ? "ds/" : "ds2/") + std::string("row") + std::to_string(r);
       ASSERT_EQ(mkdir(P(row).c_str(), 0755), 0);
       std::string bin(64 + r, '\0');
-      for (size_t i = 0; i < bin.size(); ++i) bin[i] = static_cast<char>(i * 7 + r);
+      for (size_t i = 0; i < bin.size(); ++i)
+        bin[i] = static_cast<char>(i * 7 + r);
       ASSERT_EQ(WriteFile(row + "/bin", bin), 0);
     }
     for (int v = 0; v < 30; ++v) {  // dozens of versions, ms apart or not
-      ASSERT_EQ(WriteFile("ds/r/hist@" + std::to_string(1600000000000 + v * 1234),
-                          "version " + std::to_string(v)),
-                0);
+      ASSERT_EQ(
+          WriteFile("ds/r/hist@" + std::to_string(1600000000000 + v * 1234),
+                    "version " + std::to_string(v)),
+          0);
     }
     ASSERT_EQ(WriteFile("ds/r/hist", "latest"), 0);
     std::string big(10 << 20, 'x');
-    for (size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>(i >> 12);
+    for (size_t i = 0; i < big.size(); i += 4096)
+      big[i] = static_cast<char>(i >> 12);
     ASSERT_EQ(WriteFile("ds/r/big", big), 0);
   }
   // Every file: name, size, mtime (ms) and checksum, sorted. Fails the
@@ -362,12 +387,14 @@ TEST_F(ToolRoundTripTest, SecondTarExtractAddsNoVersions) {
   Populate();
   const std::string tarball = dir_.Sub("b.tar");
   ASSERT_EQ(::rowfs::Run("tar -C " + ShellQuote(mnt_) + " --format=posix -cf " +
-                         ShellQuote(tarball) + " .").status, 0);
+                         ShellQuote(tarball) + " .")
+                .status,
+            0);
   auto copy = FreshMount("copy");
   const std::string cmnt = copy->mountpoint();
   for (int pass = 0; pass < 2; ++pass) {
-    const CommandResult r =
-        ::rowfs::Run("tar -C " + ShellQuote(cmnt) + " -xf " + ShellQuote(tarball));
+    const CommandResult r = ::rowfs::Run("tar -C " + ShellQuote(cmnt) +
+                                         " -xf " + ShellQuote(tarball));
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_EQ(Manifest(cmnt), Manifest(mnt_)) << "after tar -x #" << pass + 1;
   }
@@ -387,8 +414,8 @@ TEST_F(ToolRoundTripTest, RsyncToALocalCopyAndBackIntoAMount) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(Manifest(copy->mountpoint()), Manifest(mnt_));
   // Nothing left to do the second time.
-  r = ::rowfs::Run("rsync -a --itemize-changes " + ShellQuote(local + "/") + " " +
-                   ShellQuote(copy->mountpoint() + "/"));
+  r = ::rowfs::Run("rsync -a --itemize-changes " + ShellQuote(local + "/") +
+                   " " + ShellQuote(copy->mountpoint() + "/"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output.find(">f"), std::string::npos) << r.output;
   EXPECT_TRUE(copy->Stop());
@@ -399,8 +426,9 @@ TEST_F(ToolRoundTripTest, CpArchiveCarriesDatasetPolicies) {
   ASSERT_EQ(setxattr(P("ds").c_str(), "user.rowfs.max_versions", "7", 1, 0), 0);
   ASSERT_EQ(setxattr(P("ds").c_str(), "user.rowfs.ttl", "86400", 5, 0), 0);
   auto copy = FreshMount("policies");
-  const CommandResult r = ::rowfs::Run("cp -a " + ShellQuote(mnt_ + "/.") + " " +
-                                       ShellQuote(copy->mountpoint() + "/"));
+  const CommandResult r =
+      ::rowfs::Run("cp -a " + ShellQuote(mnt_ + "/.") + " " +
+                   ShellQuote(copy->mountpoint() + "/"));
   ASSERT_EQ(r.status, 0) << r.output;
   char buf[32];
   const std::string ds = copy->mountpoint() + "/ds";
@@ -420,16 +448,21 @@ TEST_F(ToolRoundTripTest, LatestOnlyBackupFromAHiddenVersionsMount) {
       db_, hidden, std::vector<std::string>{"-o", "versions=hidden"});
   ASSERT_TRUE(daemon_->Start());
   const std::string tarball = dir_.Sub("latest.tar");
-  ASSERT_EQ(::rowfs::Run("tar -C " + ShellQuote(hidden) + " --format=posix -cf " +
-                         ShellQuote(tarball) + " .").status, 0);
+  ASSERT_EQ(::rowfs::Run("tar -C " + ShellQuote(hidden) +
+                         " --format=posix -cf " + ShellQuote(tarball) + " .")
+                .status,
+            0);
   auto copy = FreshMount("latest");
-  const CommandResult r = ::rowfs::Run("tar -C " + ShellQuote(copy->mountpoint()) +
-                                       " -xf " + ShellQuote(tarball));
+  const CommandResult r =
+      ::rowfs::Run("tar -C " + ShellQuote(copy->mountpoint()) + " -xf " +
+                   ShellQuote(tarball));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(Manifest(copy->mountpoint()), Manifest(hidden));
-  EXPECT_EQ(::rowfs::Run("ls " + ShellQuote(copy->mountpoint() + "/ds/r")).output,
-            "big\nhist\n");
-  EXPECT_EQ(::rowfs::Run("cat " + ShellQuote(copy->mountpoint() + "/ds/r/hist")).output,
+  EXPECT_EQ(
+      ::rowfs::Run("ls " + ShellQuote(copy->mountpoint() + "/ds/r")).output,
+      "big\nhist\n");
+  EXPECT_EQ(::rowfs::Run("cat " + ShellQuote(copy->mountpoint() + "/ds/r/hist"))
+                .output,
             "latest");
   EXPECT_TRUE(copy->Stop());
 }

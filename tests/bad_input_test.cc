@@ -32,9 +32,8 @@ int Sys(int rc) { return rc < 0 ? errno : 0; }
 int Create(const std::string& path, const std::string& content = "x") {
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) return errno;
-  if (!content.empty() &&
-      write(fd, content.data(), content.size()) !=
-          static_cast<ssize_t>(content.size())) {
+  if (!content.empty() && write(fd, content.data(), content.size()) !=
+                              static_cast<ssize_t>(content.size())) {
     const int err = errno;
     close(fd);
     return err;
@@ -61,7 +60,8 @@ class BadInputTest : public MountTest {
       EXPECT_EQ(kill(daemon_->pid(), 0), 0) << "the daemon died";
       EXPECT_TRUE(IsMounted(mnt_));
       EXPECT_EQ(CountLinesWith(daemon_->Log(), {"[error]"}), 0)
-          << "a refusal was logged as a failure:\n" << daemon_->Log();
+          << "a refusal was logged as a failure:\n"
+          << daemon_->Log();
     }
     MountTest::TearDown();
   }
@@ -70,8 +70,8 @@ class BadInputTest : public MountTest {
   // log: `logged` says whether exactly one new line, at info, names every
   // one of `needles` and says "refused"; otherwise no new line may say
   // "refused" about them (kernel refusals and debug-level ENOENT).
-  void Expect(const std::string& what, const std::function<int()>& op,
-              int want, bool logged, std::vector<std::string> needles = {}) {
+  void Expect(const std::string& what, const std::function<int()>& op, int want,
+              bool logged, std::vector<std::string> needles = {}) {
     SCOPED_TRACE(what);
     const size_t mark = daemon_->Log().size();
     const int got = op();
@@ -88,11 +88,14 @@ class BadInputTest : public MountTest {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
       const std::string log = daemon_->Log().substr(mark);
-      EXPECT_EQ(new_lines(), 1) << what << ": expected one log line with the "
-                                   "path and the reason, got:\n" << log;
+      EXPECT_EQ(new_lines(), 1) << what
+                                << ": expected one log line with the "
+                                   "path and the reason, got:\n"
+                                << log;
       EXPECT_EQ(CountLinesWith(log, {"[info]", "refused"}),
                 CountLinesWith(log, {"refused"}))
-          << what << ": a refusal not at info:\n" << log;
+          << what << ": a refusal not at info:\n"
+          << log;
       // Nothing else about it, at error level (e.g. when the file is
       // released after close).
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -111,8 +114,9 @@ class BadInputTest : public MountTest {
 TEST_F(BadInputTest, NameLengthLimits) {
   const std::string c235(235, 'c'), c236(236, 'c'), n255(255, 'n'),
       n256(256, 'n');
-  Expect("235-byte column", [&] { return Create(P("ds/r/" + c235), "ok"); }, 0,
-         false);
+  Expect(
+      "235-byte column", [&] { return Create(P("ds/r/" + c235), "ok"); }, 0,
+      false);
   EXPECT_EQ(ReadFile("ds/r/" + c235), "ok");
   Expect("236-byte column", [&] { return Create(P("ds/r/" + c236)); },
          ENAMETOOLONG, true, {"/ds/r/" + c236});
@@ -121,8 +125,9 @@ TEST_F(BadInputTest, NameLengthLimits) {
   // does not become c235's latest.)
   const std::string v255 = std::string(235, 'v') + "@1000000000000000000";
   ASSERT_EQ(v255.size(), 255u);
-  Expect("255-byte version name", [&] { return Create(P("ds/r/" + v255), "v"); },
-         0, false);
+  Expect(
+      "255-byte version name", [&] { return Create(P("ds/r/" + v255), "v"); },
+      0, false);
   EXPECT_EQ(ReadFile("ds/r/" + v255), "v");
   Expect("256-byte name in a row", [&] { return Create(P("ds/r/" + n256)); },
          ENAMETOOLONG, true, {"/ds/r/" + n256});
@@ -131,45 +136,59 @@ TEST_F(BadInputTest, NameLengthLimits) {
          [&] { return Create(P("ds/r/" + long_col_version)); }, ENAMETOOLONG,
          true, {"/ds/r/" + long_col_version});
   Expect("rename to a 236-byte column",
-         [&] { return Sys(rename(P("ds/r/" + c235).c_str(), P("ds/r/" + c236).c_str())); },
+         [&] {
+           return Sys(
+               rename(P("ds/r/" + c235).c_str(), P("ds/r/" + c236).c_str()));
+         },
          ENAMETOOLONG, true, {c236});
   EXPECT_EQ(ReadFile("ds/r/" + c235), "ok") << "a refused rename moved data";
 
-  Expect("255-byte dataset", [&] { return Sys(mkdir(P(n255).c_str(), 0755)); }, 0,
-         false);
+  Expect(
+      "255-byte dataset", [&] { return Sys(mkdir(P(n255).c_str(), 0755)); }, 0,
+      false);
   Expect("256-byte dataset", [&] { return Sys(mkdir(P(n256).c_str(), 0755)); },
          ENAMETOOLONG, true, {"/" + n256});
-  Expect("255-byte row", [&] { return Sys(mkdir(P("ds/" + n255).c_str(), 0755)); },
-         0, false);
-  Expect("256-byte row", [&] { return Sys(mkdir(P("ds/" + n256).c_str(), 0755)); },
+  Expect(
+      "255-byte row", [&] { return Sys(mkdir(P("ds/" + n255).c_str(), 0755)); },
+      0, false);
+  Expect("256-byte row",
+         [&] { return Sys(mkdir(P("ds/" + n256).c_str(), 0755)); },
          ENAMETOOLONG, true, {"/ds/" + n256});
-  Expect("column in a 255-byte row",
-         [&] { return Create(P("ds/" + n255 + "/" + c235), "deep"); }, 0, false);
+  Expect(
+      "column in a 255-byte row",
+      [&] { return Create(P("ds/" + n255 + "/" + c235), "deep"); }, 0, false);
   EXPECT_EQ(ReadFile("ds/" + n255 + "/" + c235), "deep");
 }
 
 TEST_F(BadInputTest, VersionSyntax) {
   // "x@123" is version 123 of x: a back-fill, which makes x implicit.
-  Expect("create x@123", [&] { return Create(P("ds/r/x@123"), "v123"); }, 0, false);
+  Expect(
+      "create x@123", [&] { return Create(P("ds/r/x@123"), "v123"); }, 0,
+      false);
   EXPECT_EQ(ReadFile("ds/r/x@123"), "v123");
   struct stat st;
-  Expect("stat x (implicit)", [&] { return Sys(stat(P("ds/r/x").c_str(), &st)); },
-         ENOENT, false);
+  Expect(
+      "stat x (implicit)", [&] { return Sys(stat(P("ds/r/x").c_str(), &st)); },
+      ENOENT, false);
   // Renaming onto "y@456" stores exactly that version.
   ASSERT_EQ(WriteFile("ds/r/a", "from a"), 0);
-  Expect("rename a y@456",
-         [&] { return Sys(rename(P("ds/r/a").c_str(), P("ds/r/y@456").c_str())); },
-         0, false);
+  Expect(
+      "rename a y@456",
+      [&] { return Sys(rename(P("ds/r/a").c_str(), P("ds/r/y@456").c_str())); },
+      0, false);
   EXPECT_EQ(ReadFile("ds/r/y@456"), "from a");
   // "x@" and "@" are plain column names (no digits).
-  Expect("create x@", [&] { return Create(P("ds/r/x@"), "at"); }, 0, false);
+  Expect(
+      "create x@", [&] { return Create(P("ds/r/x@"), "at"); }, 0, false);
   EXPECT_EQ(ReadFile("ds/r/x@"), "at");
-  Expect("create @", [&] { return Create(P("ds/r/@"), "at"); }, 0, false);
+  Expect(
+      "create @", [&] { return Create(P("ds/r/@"), "at"); }, 0, false);
 
   ASSERT_EQ(WriteFile("ds/r/b", "from b"), 0);
   // An empty column before '@'.
-  Expect("stat @1", [&] { return Sys(stat(P("ds/r/@1").c_str(), &st)); }, ENOENT,
-         false);
+  Expect(
+      "stat @1", [&] { return Sys(stat(P("ds/r/@1").c_str(), &st)); }, ENOENT,
+      false);
   Expect("create @1", [&] { return Create(P("ds/r/@1")); }, EINVAL, true,
          {"/ds/r/@1"});
   Expect("rename b @1",
@@ -179,30 +198,39 @@ TEST_F(BadInputTest, VersionSyntax) {
   for (const std::string name :
        {"col@0123", "col@00", "col@99999999999999999999",
         "col@9223372036854775808", "col@18446744073709551615"}) {
-    Expect("stat " + name, [&] { return Sys(stat(P("ds/r/" + name).c_str(), &st)); },
-           ENOENT, false);
+    Expect(
+        "stat " + name,
+        [&] { return Sys(stat(P("ds/r/" + name).c_str(), &st)); }, ENOENT,
+        false);
     Expect("create " + name, [&] { return Create(P("ds/r/" + name)); }, EINVAL,
            true, {"/ds/r/" + name});
     Expect("rename b " + name,
-           [&] { return Sys(rename(P("ds/r/b").c_str(), P("ds/r/" + name).c_str())); },
+           [&] {
+             return Sys(rename(P("ds/r/b").c_str(), P("ds/r/" + name).c_str()));
+           },
            EINVAL, true, {"/ds/r/" + name});
     Expect("mkdir-free mknod " + name,
-           [&] { return Sys(mknod(P("ds/r/" + name).c_str(), S_IFREG | 0644, 0)); },
+           [&] {
+             return Sys(mknod(P("ds/r/" + name).c_str(), S_IFREG | 0644, 0));
+           },
            EINVAL, true, {"/ds/r/" + name});
   }
   EXPECT_EQ(ReadFile("ds/r/b"), "from b") << "a refused rename moved data";
   // The largest timestamp is valid; nothing is left after it, so the next
   // server-stamped version of that column is refused, not stored as EIO.
-  Expect("create m@9223372036854775807",
-         [&] { return Create(P("ds/r/m@9223372036854775807"), "max"); }, 0, false);
+  Expect(
+      "create m@9223372036854775807",
+      [&] { return Create(P("ds/r/m@9223372036854775807"), "max"); }, 0, false);
   EXPECT_EQ(ReadFile("ds/r/m@9223372036854775807"), "max");
   Expect("write m after m@9223372036854775807",
          [&] { return Create(P("ds/r/m"), "after max"); }, EINVAL, true,
          {"/ds/r/m"});
   // "." and ".." never reach rowfs: the kernel answers.
-  Expect("create .", [&] { return Create(P("ds/r/.")); }, EISDIR, false);
-  Expect("mkdir ..", [&] { return Sys(mkdir(P("ds/r/..").c_str(), 0755)); }, EEXIST,
-         false);
+  Expect(
+      "create .", [&] { return Create(P("ds/r/.")); }, EISDIR, false);
+  Expect(
+      "mkdir ..", [&] { return Sys(mkdir(P("ds/r/..").c_str(), 0755)); },
+      EEXIST, false);
   const int dot = Sys(rename(P("ds/r/b").c_str(), P("ds/r/..").c_str()));
   EXPECT_TRUE(dot != 0 && dot != EIO) << ErrName(dot);
   EXPECT_EQ(ReadFile("ds/r/b"), "from b");
@@ -212,17 +240,21 @@ TEST_F(BadInputTest, HugeOffsetsAndSizes) {
   const off_t limit = 1 << 20;  // -o max_file_size=1M
   const int fd = open(P("ds/r/big").c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
   ASSERT_GE(fd, 0);
-  Expect("pwrite ending at the limit",
-         [&] { return pwrite(fd, "e", 1, limit - 1) == 1 ? 0 : errno; }, 0, false);
-  Expect("pwrite past the limit", [&] { return Sys(pwrite(fd, "x", 1, limit)); },
-         EFBIG, true, {"/ds/r/big", "File too large"});
-  Expect("pwrite at 1 TiB", [&] { return Sys(pwrite(fd, "x", 1, off_t{1} << 40)); },
-         EFBIG, true, {"/ds/r/big"});
+  Expect(
+      "pwrite ending at the limit",
+      [&] { return pwrite(fd, "e", 1, limit - 1) == 1 ? 0 : errno; }, 0, false);
+  Expect("pwrite past the limit",
+         [&] { return Sys(pwrite(fd, "x", 1, limit)); }, EFBIG, true,
+         {"/ds/r/big", "File too large"});
+  Expect("pwrite at 1 TiB",
+         [&] { return Sys(pwrite(fd, "x", 1, off_t{1} << 40)); }, EFBIG, true,
+         {"/ds/r/big"});
   // Near the largest offset the kernel refuses by itself.
   const int near_max = Sys(pwrite(fd, "x", 1, LLONG_MAX - 1));
   EXPECT_EQ(near_max, EFBIG) << ErrName(near_max);
-  Expect("ftruncate past the limit", [&] { return Sys(ftruncate(fd, limit + 1)); },
-         EFBIG, true, {"/ds/r/big"});
+  Expect("ftruncate past the limit",
+         [&] { return Sys(ftruncate(fd, limit + 1)); }, EFBIG, true,
+         {"/ds/r/big"});
   Expect("seek + write at 4 EiB",
          [&] {
            if (lseek(fd, off_t{1} << 62, SEEK_SET) < 0) return errno;
@@ -234,12 +266,13 @@ TEST_F(BadInputTest, HugeOffsetsAndSizes) {
   EXPECT_EQ(st.st_size, limit) << "a refused write changed the size";
   ASSERT_EQ(close(fd), 0) << ErrName(errno);
   Expect("truncate(2) past the limit",
-         [&] { return Sys(truncate(P("ds/r/big").c_str(), off_t{1} << 40)); }, EFBIG,
-         true, {"/ds/r/big"});
+         [&] { return Sys(truncate(P("ds/r/big").c_str(), off_t{1} << 40)); },
+         EFBIG, true, {"/ds/r/big"});
   const int afd = open(P("ds/r/big").c_str(), O_WRONLY | O_APPEND);
   ASSERT_GE(afd, 0);
-  Expect("append at the limit", [&] { return Sys(static_cast<int>(write(afd, "x", 1))); },
-         EFBIG, true, {"/ds/r/big"});
+  Expect("append at the limit",
+         [&] { return Sys(static_cast<int>(write(afd, "x", 1))); }, EFBIG, true,
+         {"/ds/r/big"});
   ASSERT_EQ(close(afd), 0);
   const std::string content = ReadFile("ds/r/big");
   ASSERT_EQ(content.size(), static_cast<size_t>(limit));
@@ -260,66 +293,77 @@ TEST_F(BadInputTest, PolicyValues) {
              [&] { return set("ds", name, value); }, EINVAL, true,
              {"/ds", name});
     }
-    Expect(std::string(name) + "=7", [&] { return set("ds", name, "7"); }, 0, false);
+    Expect(
+        std::string(name) + "=7", [&] { return set("ds", name, "7"); }, 0,
+        false);
     char buf[32] = {};
     ASSERT_EQ(getxattr(P("ds").c_str(), name, buf, sizeof(buf) - 1), 1);
     EXPECT_STREQ(buf, "7") << "a refused value changed the policy";
     // Policies belong to datasets.
-    Expect(std::string(name) + " on a row", [&] { return set("ds/r", name, "1"); },
-           ENOTSUP, true, {"/ds/r", name});
+    Expect(std::string(name) + " on a row",
+           [&] { return set("ds/r", name, "1"); }, ENOTSUP, true,
+           {"/ds/r", name});
   }
   // A TTL whose milliseconds do not fit a timestamp.
   Expect("ttl beyond the timestamp range",
-         [&] { return set("ds", "user.rowfs.ttl", "9223372036854776"); }, EINVAL,
-         true, {"/ds", "user.rowfs.ttl"});
-  Expect("ttl at the timestamp range",
-         [&] { return set("ds", "user.rowfs.ttl", "9223372036854775"); }, 0, false);
-  Expect("ttl=0", [&] { return set("ds", "user.rowfs.ttl", "0"); }, 0, false);
+         [&] { return set("ds", "user.rowfs.ttl", "9223372036854776"); },
+         EINVAL, true, {"/ds", "user.rowfs.ttl"});
+  Expect(
+      "ttl at the timestamp range",
+      [&] { return set("ds", "user.rowfs.ttl", "9223372036854775"); }, 0,
+      false);
+  Expect(
+      "ttl=0", [&] { return set("ds", "user.rowfs.ttl", "0"); }, 0, false);
   // Control attributes.
   Expect("log level 'loud'",
-         [&] { return set("", "user.rowfs.ctl.log_level", "loud"); }, EINVAL, true,
-         {"user.rowfs.ctl.log_level"});
+         [&] { return set("", "user.rowfs.ctl.log_level", "loud"); }, EINVAL,
+         true, {"user.rowfs.ctl.log_level"});
 }
 
 TEST_F(BadInputTest, ReservedDatasetNamesAndWrongLevels) {
-  Expect("mkdir default", [&] { return Sys(mkdir(P("default").c_str(), 0755)); },
-         EINVAL, true, {"/default"});
+  Expect("mkdir default",
+         [&] { return Sys(mkdir(P("default").c_str(), 0755)); }, EINVAL, true,
+         {"/default"});
   struct stat st;
-  Expect("stat default", [&] { return Sys(stat(P("default").c_str(), &st)); },
-         ENOENT, false);
+  Expect(
+      "stat default", [&] { return Sys(stat(P("default").c_str(), &st)); },
+      ENOENT, false);
   // Names RocksDB stores in its OPTIONS file, quoted: all fine as datasets.
   for (const std::string name :
        {"DEFAULT", "a\"b", "[CFOptions", "a]b", "a=b", "a#b", "a\nb", " lead",
         "x@1", "%", "\xff\xfe"}) {
-    Expect("mkdir dataset '" + name + "'",
-           [&] { return Sys(mkdir(P(name).c_str(), 0755)); }, 0, false);
+    Expect(
+        "mkdir dataset '" + name + "'",
+        [&] { return Sys(mkdir(P(name).c_str(), 0755)); }, 0, false);
   }
   Expect("rename a dataset",
-         [&] { return Sys(rename(P("ds").c_str(), P("ds-renamed").c_str())); }, EXDEV,
-         true, {"/ds"});
+         [&] { return Sys(rename(P("ds").c_str(), P("ds-renamed").c_str())); },
+         EXDEV, true, {"/ds"});
   Expect("file at the root", [&] { return Create(P("file")); }, EPERM, true,
          {"/file"});
   Expect("file in a dataset", [&] { return Create(P("ds/file")); }, EPERM, true,
          {"/ds/file"});
-  Expect("directory in a row", [&] { return Sys(mkdir(P("ds/r/dir").c_str(), 0755)); },
-         EPERM, true, {"/ds/r/dir"});
+  Expect("directory in a row",
+         [&] { return Sys(mkdir(P("ds/r/dir").c_str(), 0755)); }, EPERM, true,
+         {"/ds/r/dir"});
   Expect("symlink in a row",
-         [&] { return Sys(symlink("target", P("ds/r/link").c_str())); }, EPERM, true,
-         {"/ds/r/link"});
+         [&] { return Sys(symlink("target", P("ds/r/link").c_str())); }, EPERM,
+         true, {"/ds/r/link"});
   Expect("fifo in a row",
-         [&] { return Sys(mknod(P("ds/r/fifo").c_str(), S_IFIFO | 0644, 0)); }, EPERM,
-         true, {"/ds/r/fifo"});
+         [&] { return Sys(mknod(P("ds/r/fifo").c_str(), S_IFIFO | 0644, 0)); },
+         EPERM, true, {"/ds/r/fifo"});
   ASSERT_EQ(WriteFile("ds/r/c", "c"), 0);
   Expect("hard link",
-         [&] { return Sys(link(P("ds/r/c").c_str(), P("ds/r/c2").c_str())); }, EPERM,
-         true, {"/ds/r/c2"});
+         [&] { return Sys(link(P("ds/r/c").c_str(), P("ds/r/c2").c_str())); },
+         EPERM, true, {"/ds/r/c2"});
   Expect("rename a column to the dataset level",
-         [&] { return Sys(rename(P("ds/r/c").c_str(), P("ds/c").c_str())); }, EPERM,
-         true, {"/ds/r/c"});
+         [&] { return Sys(rename(P("ds/r/c").c_str(), P("ds/c").c_str())); },
+         EPERM, true, {"/ds/r/c"});
   EXPECT_EQ(ReadFile("ds/r/c"), "c");
   // Every one of them survives a remount.
   ASSERT_NO_FATAL_FAILURE(Remount());
-  for (const std::string name : {"DEFAULT", "a\"b", "[CFOptions", "a\nb", "\xff\xfe"}) {
+  for (const std::string name :
+       {"DEFAULT", "a\"b", "[CFOptions", "a\nb", "\xff\xfe"}) {
     EXPECT_EQ(stat(P(name).c_str(), &st), 0) << name;
   }
 }

@@ -84,7 +84,8 @@ class ConcurrencyTest : public MountTest {
     std::set<std::string> seen;
     std::map<std::string, uint64_t> last_ts;  // column -> last version seen
     for (const std::string& n : names) {
-      if (!seen.insert(n).second) Violation(row_rel + ": '" + n + "' listed twice");
+      if (!seen.insert(n).second)
+        Violation(row_rel + ": '" + n + "' listed twice");
       EntryName e;
       if (!ParseEntryName(n, &e).ok()) {
         Violation(row_rel + ": invalid name listed: '" + n + "'");
@@ -118,9 +119,9 @@ class ConcurrencyTest : public MountTest {
       const bool fixed_row = row.back() < '0' + kRowsPerDataset;
       const std::string col = row + "/" + Column(rng);
       const int op = static_cast<int>(rng() % 100);
-      const std::string content = "t" + std::to_string(id) + " n" +
-                                  std::to_string(n) + " " +
-                                  std::string(rng() % 3000, 'a' + id % 26) + "\n";
+      const std::string content =
+          "t" + std::to_string(id) + " n" + std::to_string(n) + " " +
+          std::string(rng() % 3000, 'a' + id % 26) + "\n";
       if (op < 25) {  // create or overwrite
         const int fd = open(P(col).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (fd < 0 && errno == ENOENT && fixed_row) {
@@ -162,7 +163,8 @@ class ConcurrencyTest : public MountTest {
       } else if (op < 56) {  // rename, maybe over an existing column
         const std::string to = Row(rng) + "/" + Column(rng);
         if (to != col) {
-          Check(rename(P(col).c_str(), P(to).c_str()), "rename " + col + " " + to);
+          Check(rename(P(col).c_str(), P(to).c_str()),
+                "rename " + col + " " + to);
         }
       } else if (op < 60) {
         const std::string to = Row(rng) + "/" + Column(rng);
@@ -170,7 +172,8 @@ class ConcurrencyTest : public MountTest {
           const unsigned flags = rng() % 2 ? RENAME_NOREPLACE : RENAME_EXCHANGE;
           Check(renameat2(AT_FDCWD, P(col).c_str(), AT_FDCWD, P(to).c_str(),
                           flags),
-                std::string(flags == RENAME_NOREPLACE ? "noreplace " : "exchange ") +
+                std::string(flags == RENAME_NOREPLACE ? "noreplace "
+                                                      : "exchange ") +
                     col + " " + to);
         }
       } else if (op < 70) {  // delete a column or one listed version
@@ -192,12 +195,21 @@ class ConcurrencyTest : public MountTest {
         }
       } else if (op < 78) {  // rows come and go
         const char* ds = kDatasets[rng() % 2];
-        const std::string a = std::string(ds) + "/r3", b = std::string(ds) + "/r4";
+        const std::string a = std::string(ds) + "/r3",
+                          b = std::string(ds) + "/r4";
         switch (rng() % 4) {
-          case 0: Check(mkdir(P(a).c_str(), 0755), "mkdir " + a); break;
-          case 1: Check(rename(P(a).c_str(), P(b).c_str()), "rename " + a + " " + b); break;
-          case 2: Check(rename(P(b).c_str(), P(a).c_str()), "rename " + b + " " + a); break;
-          default: Check(rmdir(P(b).c_str()), "rmdir " + b); break;
+          case 0:
+            Check(mkdir(P(a).c_str(), 0755), "mkdir " + a);
+            break;
+          case 1:
+            Check(rename(P(a).c_str(), P(b).c_str()), "rename " + a + " " + b);
+            break;
+          case 2:
+            Check(rename(P(b).c_str(), P(a).c_str()), "rename " + b + " " + a);
+            break;
+          default:
+            Check(rmdir(P(b).c_str()), "rmdir " + b);
+            break;
         }
       } else if (op < 90) {  // list and check
         std::vector<std::string> names;
@@ -234,17 +246,19 @@ class ConcurrencyTest : public MountTest {
       std::vector<std::string> rows;
       ASSERT_EQ(ListDir(P(ds), &rows), 0) << ds;
       std::set<std::string> unique_rows(rows.begin(), rows.end());
-      EXPECT_EQ(unique_rows.size(), rows.size()) << ds << ": a row listed twice";
+      EXPECT_EQ(unique_rows.size(), rows.size())
+          << ds << ": a row listed twice";
       for (const std::string& row : rows) {
         const std::string row_rel = ds + "/" + row;
         struct stat st;
-        ASSERT_EQ(lstat(P(row_rel).c_str(), &st), 0) << row_rel << ": " << strerror(errno);
+        ASSERT_EQ(lstat(P(row_rel).c_str(), &st), 0)
+            << row_rel << ": " << strerror(errno);
         EXPECT_TRUE(S_ISDIR(st.st_mode)) << row_rel;
         (*tree)[row_rel] = EntryState{true, st.st_mode, 0, 0, ""};
         std::vector<std::string> names;
         ASSERT_EQ(ListDir(P(row_rel), &names), 0) << row_rel;
         CheckRowListing(row_rel, names);
-        std::map<std::string, int64_t> latest_ms;   // column -> mtime
+        std::map<std::string, int64_t> latest_ms;    // column -> mtime
         std::map<std::string, uint64_t> newest_old;  // column -> newest @ts
         for (const std::string& name : names) {
           const std::string rel = row_rel + "/" + name;
@@ -256,7 +270,8 @@ class ConcurrencyTest : public MountTest {
           e.size = st.st_size;
           e.mtime_ms = MtimeMs(st);
           const int err = ReadWhole(P(rel), &e.content);
-          EXPECT_EQ(err, 0) << rel << " listed but unreadable: " << strerror(err);
+          EXPECT_EQ(err, 0)
+              << rel << " listed but unreadable: " << strerror(err);
           EXPECT_EQ(static_cast<off_t>(e.content.size()), e.size)
               << rel << ": size differs from content";
           EntryName parsed;
@@ -294,25 +309,27 @@ TEST_F(ConcurrencyTest, InvariantsHoldUnderConcurrentChanges) {
   for (const char* ds : kDatasets) {
     ASSERT_EQ(mkdir(P(ds).c_str(), 0755), 0);
     for (int r = 0; r < kRowsPerDataset; ++r) {
-      ASSERT_EQ(mkdir(P(std::string(ds) + "/r" + std::to_string(r)).c_str(), 0755), 0);
+      ASSERT_EQ(
+          mkdir(P(std::string(ds) + "/r" + std::to_string(r)).c_str(), 0755),
+          0);
     }
   }
   const int64_t until = MonotonicMs() + seconds * 1000;
 
   // Shell loops in other processes: echo >, >>, mv, sed -i (a temporary
   // file renamed over the column), cat, rm, ls.
-  const std::string loop =
-      "end=$(( $(date +%s) + " + std::to_string(seconds) + " )); i=0; "
-      "while [ $(date +%s) -lt $end ]; do i=$((i+1)); "
-      "echo \"sh$$ $i\" > cc/r1/c$((i%6)); "
-      "echo x >> cc2/r0/c$((i%6)); "
-      "mv cc/r1/c$((i%6)) cc/r2/c$((i%5)); "
-      "sed -i s/x/y/ cc2/r0/c$((i%4)); "
-      "cat cc/r2/c$((i%4)) > /dev/null; "
-      "mv cc2/r0/c$((i%3)) cc/r0/c$((i%6)); "
-      "rm -f cc/r0/c$((i%5)); "
-      "ls cc/r1 cc2/r0 > /dev/null; "
-      "done; echo loop-done";
+  const std::string loop = "end=$(( $(date +%s) + " + std::to_string(seconds) +
+                           " )); i=0; "
+                           "while [ $(date +%s) -lt $end ]; do i=$((i+1)); "
+                           "echo \"sh$$ $i\" > cc/r1/c$((i%6)); "
+                           "echo x >> cc2/r0/c$((i%6)); "
+                           "mv cc/r1/c$((i%6)) cc/r2/c$((i%5)); "
+                           "sed -i s/x/y/ cc2/r0/c$((i%4)); "
+                           "cat cc/r2/c$((i%4)) > /dev/null; "
+                           "mv cc2/r0/c$((i%3)) cc/r0/c$((i%6)); "
+                           "rm -f cc/r0/c$((i%5)); "
+                           "ls cc/r1 cc2/r0 > /dev/null; "
+                           "done; echo loop-done";
   std::vector<CommandResult> shell_results(3);
   std::vector<std::thread> threads;
   for (size_t i = 0; i < shell_results.size(); ++i) {
@@ -359,8 +376,7 @@ TEST_F(ConcurrencyTest, InvariantsHoldUnderConcurrentChanges) {
       // errno is unknown. Reported, not failed, until it is explained.
       if (line.rfind("sed: couldn't edit ", 0) == 0 &&
           line.find(": not a regular file") != std::string::npos) {
-        std::fprintf(stderr, "KNOWN OPEN ISSUE, tolerated: %s\n",
-                     line.c_str());
+        std::fprintf(stderr, "KNOWN OPEN ISSUE, tolerated: %s\n", line.c_str());
         continue;
       }
       if (line.empty() || line == "loop-done" || exchanged_under_mv ||
@@ -375,8 +391,10 @@ TEST_F(ConcurrencyTest, InvariantsHoldUnderConcurrentChanges) {
   EXPECT_EQ(shell_failures, 0) << "shell commands failed (first 10 above)";
   {
     std::lock_guard lock(mu_);
-    for (const std::string& u : unexpected_) ADD_FAILURE() << "unexpected error: " << u;
-    for (const std::string& v : violations_) ADD_FAILURE() << "during the run: " << v;
+    for (const std::string& u : unexpected_)
+      ADD_FAILURE() << "unexpected error: " << u;
+    for (const std::string& v : violations_)
+      ADD_FAILURE() << "during the run: " << v;
   }
 
   // Quiet now. The daemon is up; the tree holds its invariants.
@@ -401,7 +419,8 @@ TEST_F(ConcurrencyTest, InvariantsHoldUnderConcurrentChanges) {
   ASSERT_NO_FATAL_FAILURE(Snapshot(&after, "after remount"));
   {
     std::lock_guard lock(mu_);
-    for (const std::string& v : violations_) ADD_FAILURE() << "after remount: " << v;
+    for (const std::string& v : violations_)
+      ADD_FAILURE() << "after remount: " << v;
   }
   int shown = 0;
   for (const auto& [rel, e] : before) {
@@ -414,7 +433,9 @@ TEST_F(ConcurrencyTest, InvariantsHoldUnderConcurrentChanges) {
                       << " -> " << it->second.size << ", mtime " << e.mtime_ms
                       << " -> " << it->second.mtime_ms << ", mode " << std::oct
                       << e.mode << " -> " << it->second.mode << std::dec
-                      << (e.content == it->second.content ? "" : ", content differs");
+                      << (e.content == it->second.content
+                              ? ""
+                              : ", content differs");
       }
     }
   }
@@ -452,8 +473,8 @@ TEST_F(ConcurrencyTest, CreateAfterTheOnlyVersionWasRemovedByItsVersionName) {
     EXPECT_EQ(std::count(names.begin(), names.end(), col.substr(5)), 0)
         << col << " still listed";
     EXPECT_EQ(WriteFile(col, "second\n"), 0)
-        << "open(O_CREAT|O_TRUNC) of " << col << " failed: "
-        << strerror(WriteFile(col, "second\n"));
+        << "open(O_CREAT|O_TRUNC) of " << col
+        << " failed: " << strerror(WriteFile(col, "second\n"));
     EXPECT_EQ(ReadFile(col), "second\n");
   }
 }
@@ -476,7 +497,8 @@ TEST_F(ConcurrencyTest, OpenFileKeepsWorkingAfterUnlinkOrReplace) {
       ASSERT_EQ(unlink(P("ds/r/f").c_str()), 0);
     }
     struct stat st;
-    EXPECT_EQ(fstat(fd, &st), 0) << "fstat of an open file: " << strerror(errno);
+    EXPECT_EQ(fstat(fd, &st), 0)
+        << "fstat of an open file: " << strerror(errno);
     char buf[64] = {};
     const ssize_t n = pread(fd, buf, sizeof(buf), 0);
     EXPECT_EQ(n, 6) << "read of an open file: " << strerror(errno);

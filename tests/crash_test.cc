@@ -65,10 +65,14 @@ enum class Mode {
 
 const char* ModeName(Mode m) {
   switch (m) {
-    case Mode::kClose: return "close";
-    case Mode::kFsync: return "fsync";
-    case Mode::kRewrite: return "rewrite";
-    case Mode::kRename: return "rename";
+    case Mode::kClose:
+      return "close";
+    case Mode::kFsync:
+      return "fsync";
+    case Mode::kRewrite:
+      return "rewrite";
+    case Mode::kRename:
+      return "rename";
   }
   return "?";
 }
@@ -94,8 +98,9 @@ std::string MakeContent(int writer, int file, uint64_t seq) {
     len = 160 * 1024 + rng() % (480 * 1024);
   }
   char header[96];
-  std::snprintf(header, sizeof(header), "ROWFS-CRASH w=%d f=%d seq=%" PRIu64
-                " len=%zu\n", writer, file, seq, len);
+  std::snprintf(header, sizeof(header),
+                "ROWFS-CRASH w=%d f=%d seq=%" PRIu64 " len=%zu\n", writer, file,
+                seq, len);
   std::string out = header;
   out.reserve(out.size() + len);
   while (out.size() < std::strlen(header) + len) {
@@ -116,8 +121,9 @@ bool ParseContent(const std::string& data, int* writer, int* file,
   int w = -1, f = -1;
   uint64_t s = 0;
   size_t len = 0;
-  if (std::sscanf(header.c_str(), "ROWFS-CRASH w=%d f=%d seq=%" SCNu64
-                  " len=%zu", &w, &f, &s, &len) != 4) {
+  if (std::sscanf(header.c_str(),
+                  "ROWFS-CRASH w=%d f=%d seq=%" SCNu64 " len=%zu", &w, &f, &s,
+                  &len) != 4) {
     return false;
   }
   if (w < 0 || w > 1000 || f < 0 || f >= kFilesPerWriter) return false;
@@ -153,8 +159,7 @@ void RunWriter(const WriterSpec& w) {
     dprintf(jfd, "%s %d %" PRIu64 "\n", kind, file, seq);
   };
   auto error = [&](const char* call, int err) {
-    dprintf(jfd, "E %d %s %d %" PRId64 "\n", w.round, call, err,
-            MonotonicMs());
+    dprintf(jfd, "E %d %s %d %" PRId64 "\n", w.round, call, err, MonotonicMs());
   };
   for (uint64_t i = 0;; ++i) {
     if (w.stop != nullptr && w.stop->load()) break;
@@ -251,8 +256,8 @@ class CrashTest : public MountTest {
           // A call that started before the kill may fail right after it;
           // one that failed clearly before it is a rowfs error.
           EXPECT_GE(at, killed_at_ms - 5)
-              << "writer " << w << " in round " << round << ": " << call << " failed with "
-              << strerror(err) << " " << (killed_at_ms - at)
+              << "writer " << w << " in round " << round << ": " << call
+              << " failed with " << strerror(err) << " " << (killed_at_ms - at)
               << " ms BEFORE the daemon was killed";
           continue;
         }
@@ -298,8 +303,9 @@ class CrashTest : public MountTest {
         char rest = 0;
         ASSERT_EQ(std::sscanf(column.c_str(), "w%df%d%c", &w, &f, &rest), 2)
             << "a column no writer writes";
-        ASSERT_TRUE(w >= 0 && w < writers && RowName(w) ==
-                    "r" + std::to_string(r)) << "a column of another row";
+        ASSERT_TRUE(w >= 0 && w < writers &&
+                    RowName(w) == "r" + std::to_string(r))
+            << "a column of another row";
         // A version's content never changes in this test: one read in a
         // previous round suffices, except for a random sample re-read.
         const std::string path = row + "/" + name;
@@ -332,10 +338,10 @@ class CrashTest : public MountTest {
     }
     size_t checked = 0;
     for (const auto& [key, seqs] : exp.closed) {
-      const std::string col = RowName(key.first) + "/" +
-                              ColumnName(key.first, key.second);
-      EXPECT_TRUE(latest.count(key)) << context << ": " << col
-                                     << " lost (closed before the kill)";
+      const std::string col =
+          RowName(key.first) + "/" + ColumnName(key.first, key.second);
+      EXPECT_TRUE(latest.count(key))
+          << context << ": " << col << " lost (closed before the kill)";
       if (!latest.count(key)) continue;
       EXPECT_GE(latest.at(key), exp.last_closed.at(key))
           << context << ": " << col
@@ -348,8 +354,8 @@ class CrashTest : public MountTest {
       }
     }
     for (const auto& [key, seqs] : exp.synced) {
-      const std::string col = RowName(key.first) + "/" +
-                              ColumnName(key.first, key.second);
+      const std::string col =
+          RowName(key.first) + "/" + ColumnName(key.first, key.second);
       for (uint64_t seq : seqs) {
         ++checked;
         EXPECT_TRUE(present[key].count(seq))
@@ -357,17 +363,17 @@ class CrashTest : public MountTest {
             << " was fsynced before the kill but is no version";
       }
     }
-    std::printf("[ crash    ] %s: %zu versions valid, %zu journaled contents "
-                "present (%zu versions seen before; checked in %" PRId64
-                " ms)\n", context.c_str(), versions, checked, known,
-                MonotonicMs() - started);
+    std::printf(
+        "[ crash    ] %s: %zu versions valid, %zu journaled contents "
+        "present (%zu versions seen before; checked in %" PRId64 " ms)\n",
+        context.c_str(), versions, checked, known, MonotonicMs() - started);
   }
 };
 
 TEST_F(CrashTest, KillDuringWritesLosesNothingClosedOrSynced) {
   const int rounds = EnvInt("ROWFS_CRASH_ROUNDS", 6);
-  const uint32_t seed = static_cast<uint32_t>(
-      EnvInt("ROWFS_CRASH_SEED", static_cast<int>(std::random_device{}() >> 1)));
+  const uint32_t seed = static_cast<uint32_t>(EnvInt(
+      "ROWFS_CRASH_SEED", static_cast<int>(std::random_device{}() >> 1)));
   std::printf("[ crash    ] %d rounds, ROWFS_CRASH_SEED=%u\n", rounds, seed);
   std::mt19937 rng(seed);
   // Processes and threads, every mode in each.
@@ -375,7 +381,8 @@ TEST_F(CrashTest, KillDuringWritesLosesNothingClosedOrSynced) {
                                            Mode::kRewrite, Mode::kRename};
   const std::vector<Mode> thread_modes = {Mode::kClose, Mode::kFsync,
                                           Mode::kRewrite, Mode::kRename};
-  const int writers = static_cast<int>(process_modes.size() + thread_modes.size());
+  const int writers =
+      static_cast<int>(process_modes.size() + thread_modes.size());
   std::string plan;
   for (Mode m : process_modes) plan += std::string(" process:") + ModeName(m);
   for (Mode m : thread_modes) plan += std::string(" thread:") + ModeName(m);
@@ -481,9 +488,10 @@ TEST_F(CrashTest, KillDuringWritesLosesNothingClosedOrSynced) {
     size_t closes = 0, syncs = 0;
     for (const auto& [k, v] : exp.closed) closes += v.size();
     for (const auto& [k, v] : exp.synced) syncs += v.size();
-    std::printf("[ crash    ] %s: killed after %d ms; epoch so far: %zu "
-                "closes, %zu fsyncs journaled\n",
-                context.c_str(), delay_ms, closes, syncs);
+    std::printf(
+        "[ crash    ] %s: killed after %d ms; epoch so far: %zu "
+        "closes, %zu fsyncs journaled\n",
+        context.c_str(), delay_ms, closes, syncs);
 
     // The same database mounts again...
     daemon_ = std::make_unique<Daemon>(db_, mnt_, DaemonArgs());

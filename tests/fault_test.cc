@@ -220,8 +220,8 @@ TEST_P(FullDiskTest, EnospcKeepsDaemonUpAndDataReadableAndWritesRecover) {
   for (const std::string& rel : {std::string("ds/r/while-full"), failed_rel}) {
     const int e2 = Store(rel, "x", false, &call);
     EXPECT_TRUE(e2 == 0 || e2 == ENOSPC)
-        << "storing " << rel << " on a full disk: " << call << ": "
-        << Errno(e2) << " (expected ENOSPC)";
+        << "storing " << rel << " on a full disk: " << call << ": " << Errno(e2)
+        << " (expected ENOSPC)";
     if (e2 == 0) stored[rel] = "x";
   }
   ASSERT_TRUE(DaemonAlive()) << daemon_->Log();
@@ -230,7 +230,8 @@ TEST_P(FullDiskTest, EnospcKeepsDaemonUpAndDataReadableAndWritesRecover) {
   // then a flush and a compaction; until a write succeeds again.
   ASSERT_EQ(unlink(ballast_.c_str()), 0);
   std::vector<std::string> to_remove;
-  for (int i = 0; i < filled; i += 2) to_remove.push_back("ds/r/big" + std::to_string(i));
+  for (int i = 0; i < filled; i += 2)
+    to_remove.push_back("ds/r/big" + std::to_string(i));
   std::map<std::string, int> errors;  // "call: errno" -> count
   const int64_t started = MonotonicMs();
   bool recovered = false;
@@ -252,8 +253,8 @@ TEST_P(FullDiskTest, EnospcKeepsDaemonUpAndDataReadableAndWritesRecover) {
     }
     // A new name each time: retrying one name is checked above.
     const std::string rel = "ds/r/after" + std::to_string(attempt);
-    const std::string content = "after the disk was full " +
-                                std::to_string(attempt) + "\n";
+    const std::string content =
+        "after the disk was full " + std::to_string(attempt) + "\n";
     const int werr = Store(rel, content, true, &call);
     if (werr == 0) {
       stored[rel] = content;
@@ -277,8 +278,8 @@ TEST_P(FullDiskTest, EnospcKeepsDaemonUpAndDataReadableAndWritesRecover) {
       << "after freeing space (ballast removed, columns deleted, flush, "
          "compaction) writes still fail 30 s later; errors:\n"
       << summary << "daemon log (tail):\n"
-      << daemon_->Log().substr(daemon_->Log().size() > 3000
-                                   ? daemon_->Log().size() - 3000 : 0);
+      << daemon_->Log().substr(
+             daemon_->Log().size() > 3000 ? daemon_->Log().size() - 3000 : 0);
   // Writes work again, so deletes do too (the loop stops at the first
   // successful write, possibly before retrying the last failed unlinks).
   for (const std::string& rel : to_remove) {
@@ -322,8 +323,8 @@ TEST_P(LazyUnmountTest, OpenFilesKeepWorkingAndTheDaemonExitsCleanly) {
   ASSERT_EQ(mkdir(P("ds/r").c_str(), 0755), 0);
   ASSERT_EQ(WriteFile("ds/r/existing", "old\n"), 0);
   ASSERT_EQ(WriteFile("ds/r/log", "line 1\n"), 0);
-  const int created = open(P("ds/r/created").c_str(),
-                           O_WRONLY | O_CREAT | O_EXCL, 0644);
+  const int created =
+      open(P("ds/r/created").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
   const int truncated = open(P("ds/r/existing").c_str(), O_WRONLY | O_TRUNC);
   const int appended = open(P("ds/r/log").c_str(), O_WRONLY | O_APPEND);
   const int reader = open(P("ds/r/log").c_str(), O_RDONLY);
@@ -338,7 +339,8 @@ TEST_P(LazyUnmountTest, OpenFilesKeepWorkingAndTheDaemonExitsCleanly) {
   ASSERT_EQ(WriteAllFd(truncated, "new, "), 0);
   ASSERT_EQ(WriteAllFd(appended, "line 2\n"), 0);
 
-  const CommandResult u = ::rowfs::Run(std::string(GetParam()) + " " + ShellQuote(mnt_));
+  const CommandResult u =
+      ::rowfs::Run(std::string(GetParam()) + " " + ShellQuote(mnt_));
   ASSERT_EQ(u.status, 0) << GetParam() << ": " << u.output;
   EXPECT_FALSE(IsMounted(mnt_));
   // The open files still work: the connection lives until they are closed.
@@ -379,7 +381,7 @@ INSTANTIATE_TEST_SUITE_P(Faults, LazyUnmountTest,
                          ::testing::Values("fusermount3 -u -z", "umount -l"),
                          [](const ::testing::TestParamInfo<const char*>& p) {
                            return p.index == 0 ? std::string("Fusermount")
-                                                  : std::string("Umount");
+                                               : std::string("Umount");
                          });
 
 // ------------------------------------------------------------ stale mount
@@ -440,11 +442,14 @@ TEST_P(StaleMountTest, StaleMountAfterKill9IsCleanedByTheNextStart) {
   auto new_log = [&] { return daemon_->Log().substr(log_start); };
   ASSERT_TRUE(daemon_->Start()) << "start on a stale mountpoint";
   ASSERT_TRUE(WaitUntil(
-      [&] { return CountLinesWith(new_log(), {"] mounted", mnt_}) > 0; },
+      [&] {
+        return CountLinesWith(new_log(), {"] mounted", mnt_}) > 0;
+      },
       20000))
       << new_log();
   EXPECT_EQ(CountLinesWith(new_log(), {"stale mount", mnt_}), 1)
-      << "the stale mount was not cleaned up:\n" << new_log();
+      << "the stale mount was not cleaned up:\n"
+      << new_log();
   // One mount, not the new one stacked on the dead one.
   EXPECT_EQ(MountCount(), 1) << "the new mount is stacked on the stale one";
   EXPECT_EQ(ListDir(mnt_, &names), 0);
@@ -516,8 +521,8 @@ TEST_F(FaultTest, CorruptedSstIsReportedNeverReturnedAsData) {
     std::string got;
     const int err = ReadWhole(P(rel), &got);
     if (err == 0) {
-      EXPECT_TRUE(got == want) << rel << ": GARBAGE returned as data ("
-                               << got.size() << " bytes)";
+      EXPECT_TRUE(got == want)
+          << rel << ": GARBAGE returned as data (" << got.size() << " bytes)";
     } else {
       ++failed;
       EXPECT_EQ(err, EIO) << rel << ": " << Errno(err);
@@ -530,7 +535,8 @@ TEST_F(FaultTest, CorruptedSstIsReportedNeverReturnedAsData) {
               failed, content.size(), Errno(lerr).c_str());
   EXPECT_GT(failed, 0) << "the damage in " << file << " went unnoticed";
   EXPECT_GE(CountLinesWith(daemon_->Log(), {"[error]", file}), 1)
-      << "no error in the log names " << file << ":\n" << daemon_->Log();
+      << "no error in the log names " << file << ":\n"
+      << daemon_->Log();
   // Still serving.
   EXPECT_TRUE(IsMounted(mnt_));
   struct stat st;

@@ -74,9 +74,15 @@ std::string Hex(std::string_view s) {
 std::string FlagsName(int flags) {
   std::string s;
   switch (flags & O_ACCMODE) {
-    case O_RDONLY: s = "r"; break;
-    case O_WRONLY: s = "w"; break;
-    default: s = "rw"; break;
+    case O_RDONLY:
+      s = "r";
+      break;
+    case O_WRONLY:
+      s = "w";
+      break;
+    default:
+      s = "rw";
+      break;
   }
   if (flags & O_APPEND) s += "+append";
   if (flags & O_TRUNC) s += "+trunc";
@@ -96,7 +102,7 @@ struct Desc {
 struct Stored {
   uint64_t hash;
   uint64_t size;
-  uint64_t op;      // the operation that stored it
+  uint64_t op;  // the operation that stored it
   // Stored by the release of the last descriptor (a creation or O_TRUNC
   // not written since, or changes no close of a writable descriptor
   // stored). FUSE sends that release asynchronously: an open of the
@@ -147,12 +153,11 @@ class Fsx {
         r.ops_done = op_;
         if (o_.progress_every != 0 && o_.log != nullptr &&
             op_ % o_.progress_every == 0) {
-          const double secs =
-              std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                            start)
-                  .count();
-          *o_.log << "fsx: " << op_ << " of " << ops_ << " operations, "
-                  << secs << " s\n"
+          const double secs = std::chrono::duration<double>(
+                                  std::chrono::steady_clock::now() - start)
+                                  .count();
+          *o_.log << "fsx: " << op_ << " of " << ops_ << " operations, " << secs
+                  << " s\n"
                   << std::flush;
         }
       }
@@ -241,8 +246,10 @@ class Fsx {
   }
 
   void ModelWrite(File& f, uint64_t off, std::string_view bytes) {
-    if (off + bytes.size() > f.data.size()) f.data.resize(off + bytes.size(), '\0');
-    std::copy(bytes.begin(), bytes.end(), f.data.begin() + static_cast<long>(off));
+    if (off + bytes.size() > f.data.size())
+      f.data.resize(off + bytes.size(), '\0');
+    std::copy(bytes.begin(), bytes.end(),
+              f.data.begin() + static_cast<long>(off));
     f.dirty = true;
   }
 
@@ -268,11 +275,16 @@ class Fsx {
 
   bool Fits(const Desc& d, Need need) const {
     switch (need) {
-      case Need::kAny: return true;
-      case Need::kReadable: return Readable(d.flags);
-      case Need::kWritable: return Writable(d.flags);
-      case Need::kAppend: return Writable(d.flags) && (d.flags & O_APPEND);
-      case Need::kReadWrite: return (d.flags & O_ACCMODE) == O_RDWR;
+      case Need::kAny:
+        return true;
+      case Need::kReadable:
+        return Readable(d.flags);
+      case Need::kWritable:
+        return Writable(d.flags);
+      case Need::kAppend:
+        return Writable(d.flags) && (d.flags & O_APPEND);
+      case Need::kReadWrite:
+        return (d.flags & O_ACCMODE) == O_RDWR;
       case Need::kMapWritable:
         return (d.flags & O_ACCMODE) == O_RDWR && !(d.flags & O_APPEND);
       case Need::kMapReadable:
@@ -285,12 +297,20 @@ class Fsx {
   int RandomFlags(Need need) {
     int acc;
     switch (need) {
-      case Need::kReadable: acc = rng_.OneIn(2) ? O_RDONLY : O_RDWR; break;
+      case Need::kReadable:
+        acc = rng_.OneIn(2) ? O_RDONLY : O_RDWR;
+        break;
       case Need::kWritable:
-      case Need::kAppend: acc = rng_.OneIn(2) ? O_WRONLY : O_RDWR; break;
-      case Need::kReadWrite: acc = O_RDWR; break;
-      case Need::kMapWritable: return O_RDWR;
-      case Need::kMapReadable: return rng_.OneIn(2) ? O_RDONLY : O_RDWR;
+      case Need::kAppend:
+        acc = rng_.OneIn(2) ? O_WRONLY : O_RDWR;
+        break;
+      case Need::kReadWrite:
+        acc = O_RDWR;
+        break;
+      case Need::kMapWritable:
+        return O_RDWR;
+      case Need::kMapReadable:
+        return rng_.OneIn(2) ? O_RDONLY : O_RDWR;
       default: {
         const uint64_t r = rng_.Below(3);
         acc = r == 0 ? O_RDONLY : r == 1 ? O_WRONLY : O_RDWR;
@@ -319,7 +339,8 @@ class Fsx {
     }
     const int fd = open(f.path.c_str(), flags | O_CLOEXEC);
     if (fd < 0) {
-      Fail("open(" + f.name + ", " + FlagsName(flags) + "): " + ErrnoText(errno));
+      Fail("open(" + f.name + ", " + FlagsName(flags) +
+           "): " + ErrnoText(errno));
     }
     f.fds.push_back({fd, flags});
     if (flags & O_TRUNC) {
@@ -337,8 +358,8 @@ class Fsx {
     Log("close " + f.name + " fd " + std::to_string(d.fd) + " (" +
         FlagsName(d.flags) + "), " + std::to_string(f.fds.size()) + " left");
     if (close(d.fd) != 0) {
-      Fail("close(" + f.name + " fd " + std::to_string(d.fd) + "): " +
-           ErrnoText(errno));
+      Fail("close(" + f.name + " fd " + std::to_string(d.fd) +
+           "): " + ErrnoText(errno));
     }
     ModelClose(f, d.flags);
     ReadBack(f, "after close");
@@ -504,8 +525,8 @@ class Fsx {
     Desc& d = Pick(f, Need::kReadable);
     const uint64_t size = f.data.size();
     // Now and then past the end.
-    const uint64_t off = rng_.OneIn(10) ? size + rng_.Below(4096)
-                                        : rng_.Below(size + 1);
+    const uint64_t off =
+        rng_.OneIn(10) ? size + rng_.Below(4096) : rng_.Below(size + 1);
     const uint64_t len = 1 + rng_.Below(o_.max_io);
     Log("pread " + At(f, d) + " off " + std::to_string(off) + " len " +
         std::to_string(len) + " (size " + std::to_string(size) + ")");
@@ -545,8 +566,8 @@ class Fsx {
     if (!(d.flags & O_APPEND)) return {rng_.Below(o_.max_len - len + 1), len};
     if (f.data.size() + len > o_.max_len) {
       const uint64_t size = rng_.Below(o_.max_len - len + 1);
-      Log("ftruncate " + At(f, d) + " to " + std::to_string(size) +
-          " (size " + std::to_string(f.data.size()) + ") to make room");
+      Log("ftruncate " + At(f, d) + " to " + std::to_string(size) + " (size " +
+          std::to_string(f.data.size()) + ") to make room");
       if (ftruncate(d.fd, static_cast<off_t>(size)) != 0) {
         Fail("ftruncate: " + ErrnoText(errno));
       }
@@ -564,7 +585,8 @@ class Fsx {
         std::to_string(len) + " (size " + std::to_string(f.data.size()) +
         ((d.flags & O_APPEND) ? ", appends" : "") + ")");
     const std::string bytes = Fill(len);
-    const ssize_t n = pwrite(d.fd, bytes.data(), len, static_cast<off_t>(asked));
+    const ssize_t n =
+        pwrite(d.fd, bytes.data(), len, static_cast<off_t>(asked));
     if (n != static_cast<ssize_t>(len)) {
       Fail("pwrite returned " + std::to_string(n) +
            (n < 0 ? ": " + ErrnoText(errno) : ""));
@@ -577,7 +599,8 @@ class Fsx {
     const auto [off, len] = WriteRange(f, d);
     Log("lseek+write " + At(f, d) + " off " + std::to_string(off) + " len " +
         std::to_string(len) + " (size " + std::to_string(f.data.size()) + ")");
-    if (lseek(d.fd, static_cast<off_t>(off), SEEK_SET) != static_cast<off_t>(off)) {
+    if (lseek(d.fd, static_cast<off_t>(off), SEEK_SET) !=
+        static_cast<off_t>(off)) {
       Fail("lseek: " + ErrnoText(errno));
     }
     const std::string bytes = Fill(len);
@@ -674,8 +697,7 @@ class Fsx {
     if (!o_.mmap) return DoWrite(f);
     Desc& d = Pick(f, o_.append_mmap ? Need::kReadWrite : Need::kMapWritable);
     const uint64_t off = rng_.Below(o_.max_len);
-    const uint64_t len =
-        1 + rng_.Below(std::min(o_.max_io, o_.max_len - off));
+    const uint64_t len = 1 + rng_.Below(std::min(o_.max_io, o_.max_len - off));
     const uint64_t pg = off - off % page_;
     const size_t map_len = static_cast<size_t>(off + len - pg);
     Log("mapwrite " + At(f, d) + " off " + std::to_string(off) + " len " +
@@ -738,7 +760,8 @@ class Fsx {
     struct stat st;
     if (!f.fds.empty()) {
       const Desc& d = f.fds[rng_.Below(f.fds.size())];
-      Log("fstat " + At(f, d) + " (size " + std::to_string(f.data.size()) + ")");
+      Log("fstat " + At(f, d) + " (size " + std::to_string(f.data.size()) +
+          ")");
       if (fstat(d.fd, &st) != 0) Fail("fstat: " + ErrnoText(errno));
     } else {
       Log("stat " + f.name + " (size " + std::to_string(f.data.size()) + ")");
@@ -775,7 +798,8 @@ class Fsx {
                       const std::vector<Stored>& want, size_t j, int budget) {
     if (i == listed.size()) return true;
     if (j == want.size() || budget < 0) return false;
-    if (want[j].hash == listed[i] && Matches(listed, i + 1, want, j + 1, budget)) {
+    if (want[j].hash == listed[i] &&
+        Matches(listed, i + 1, want, j + 1, budget)) {
       return true;
     }
     return want[j].uncertain && Matches(listed, i, want, j + 1, budget - 1);
@@ -805,10 +829,11 @@ class Fsx {
 
     if (o_.settle_before_listing) {
       for (File& other : files_) {
-        const int ofd = other.anchor >= 0 ? other.anchor
+        const int ofd = other.anchor >= 0   ? other.anchor
                         : other.fds.empty() ? -1
                                             : other.fds.front().fd;
-        if (&other == &f || ofd < 0 || !(other.dirty || other.deferred)) continue;
+        if (&other == &f || ofd < 0 || !(other.dirty || other.deferred))
+          continue;
         Log("fsync " + other.name + " fd " + std::to_string(ofd) +
             " before listing");
         if (fsync(ofd) != 0) Fail("fsync: " + ErrnoText(errno));
@@ -828,7 +853,8 @@ class Fsx {
       } else if (n.starts_with(prefix)) {
         uint64_t t = 0;
         const std::string_view digits = n.substr(prefix.size());
-        auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), t);
+        auto [p, ec] =
+            std::from_chars(digits.data(), digits.data() + digits.size(), t);
         if (ec != std::errc() || p != digits.data() + digits.size()) {
           Fail("unexpected entry " + std::string(n));
         }

@@ -66,15 +66,19 @@ int main(int argc, char** argv) {
     } else if (a == "--ops") {
       if (!value(&ops)) return Usage(argv[0], "--ops needs a number");
     } else if (a == "--files") {
-      if (!value(&v) || v < 1 || v > 16) return Usage(argv[0], "--files: 1 to 16");
+      if (!value(&v) || v < 1 || v > 16)
+        return Usage(argv[0], "--files: 1 to 16");
       o.files = static_cast<int>(v);
     } else if (a == "--fds") {
-      if (!value(&v) || v < 1 || v > 64) return Usage(argv[0], "--fds: 1 to 64");
+      if (!value(&v) || v < 1 || v > 64)
+        return Usage(argv[0], "--fds: 1 to 64");
       o.max_fds = static_cast<int>(v);
     } else if (a == "--maxlen") {
-      if (!value(&o.max_len) || o.max_len < 2) return Usage(argv[0], "--maxlen: at least 2");
+      if (!value(&o.max_len) || o.max_len < 2)
+        return Usage(argv[0], "--maxlen: at least 2");
     } else if (a == "--maxio") {
-      if (!value(&o.max_io) || o.max_io < 1) return Usage(argv[0], "--maxio: at least 1");
+      if (!value(&o.max_io) || o.max_io < 1)
+        return Usage(argv[0], "--maxio: at least 1");
     } else if (a == "--no-mmap") {
       o.mmap = false;
     } else if (a == "--no-append-mmap") {
@@ -88,12 +92,14 @@ int main(int argc, char** argv) {
     } else if (a == "--no-versions") {
       o.versions = rowfs::FsxOptions::Versions::kOff;
     } else if (a == "--checkpoint-every") {
-      if (!value(&o.checkpoint_every)) return Usage(argv[0], "--checkpoint-every needs a number");
+      if (!value(&o.checkpoint_every))
+        return Usage(argv[0], "--checkpoint-every needs a number");
     } else if (a == "--history") {
       if (!value(&v)) return Usage(argv[0], "--history needs a number");
       o.history = v;
     } else if (a == "--progress") {
-      if (!value(&o.progress_every)) return Usage(argv[0], "--progress needs a number");
+      if (!value(&o.progress_every))
+        return Usage(argv[0], "--progress needs a number");
     } else if (!a.empty() && a[0] == '-') {
       return Usage(argv[0], "unknown option " + a);
     } else if (dir.empty()) {
@@ -106,9 +112,9 @@ int main(int argc, char** argv) {
 
   const auto start = std::chrono::steady_clock::now();
   const rowfs::FsxResult r = rowfs::RunFsx(dir, seed, ops, o);
-  const double secs = std::chrono::duration<double>(
-                          std::chrono::steady_clock::now() - start)
-                          .count();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   if (!r.ok) {
     std::cerr << r.report;
     return 1;
@@ -123,7 +129,8 @@ int main(int argc, char** argv) {
     std::cout << ", versions not checked";
   }
   std::cout << "\n  ";
-  for (const auto& [name, n] : r.op_counts) std::cout << " " << name << "=" << n;
+  for (const auto& [name, n] : r.op_counts)
+    std::cout << " " << name << "=" << n;
   std::cout << "\n";
   return 0;
 }

@@ -52,9 +52,7 @@ class FsxTest : public MountTest {
 
 // Everything fsx does, POSIX semantics throughout. 30000 operations take
 // about 20 s (listing a row reads every version, and checkpoints list it).
-TEST_F(FsxTest, FixedSeedOnAMount) {
-  RunAndRemount(kSeed, 30000, Options());
-}
+TEST_F(FsxTest, FixedSeedOnAMount) { RunAndRemount(kSeed, 30000, Options()); }
 
 // The exerciser's model against a local filesystem (no versions there):
 // tmpfs (/dev/shm) when there is one, as fsync is free there.

@@ -85,16 +85,16 @@ TEST(KeyCodecTest, RejectsMalformedKeys) {
 
 TEST(KeyCodecTest, NewestVersionSortsFirstAndRowsAreContiguous) {
   std::vector<std::string> keys = {
-      CellKey("a", "x", 1),   CellKey("a", "x", 3),  CellKey("a", "x", 2),
-      ColumnMetaKey("a", "x"), RowMetaKey("a"),      CellKey("a", "xy", 9),
-      CellKey("ab", "x", 5),  CellKey("a", "y", 1),  RowMetaKey("ab"),
+      CellKey("a", "x", 1),     CellKey("a", "x", 3), CellKey("a", "x", 2),
+      ColumnMetaKey("a", "x"),  RowMetaKey("a"),      CellKey("a", "xy", 9),
+      CellKey("ab", "x", 5),    CellKey("a", "y", 1), RowMetaKey("ab"),
       CellKey("a\x01", "c", 1),
   };
   std::sort(keys.begin(), keys.end());
   std::vector<std::string> expected = {
-      RowMetaKey("a"),        ColumnMetaKey("a", "x"), CellKey("a", "x", 3),
-      CellKey("a", "x", 2),   CellKey("a", "x", 1),    CellKey("a", "xy", 9),
-      CellKey("a", "y", 1),   CellKey("a\x01", "c", 1), RowMetaKey("ab"),
+      RowMetaKey("a"),       ColumnMetaKey("a", "x"),  CellKey("a", "x", 3),
+      CellKey("a", "x", 2),  CellKey("a", "x", 1),     CellKey("a", "xy", 9),
+      CellKey("a", "y", 1),  CellKey("a\x01", "c", 1), RowMetaKey("ab"),
       CellKey("ab", "x", 5),
   };
   EXPECT_EQ(keys, expected);

@@ -12,7 +12,7 @@ namespace {
 
 TEST(LatestBoundTest, FastPathOnlyWhenTheAnswerIsKnown) {
   LatestBound b(/*floor=*/1000);
-  EXPECT_EQ(b.Next("a", 1500), 1500u);  // all versions < 1000 <= now
+  EXPECT_EQ(b.Next("a", 1500), 1500u);        // all versions < 1000 <= now
   EXPECT_EQ(b.Next("a", 500), std::nullopt);  // clock behind the floor: read
   b.RecordPut("a", 1500);
   EXPECT_EQ(b.Next("a", 1500), 1501u);  // same millisecond: latest + 1

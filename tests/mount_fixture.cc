@@ -149,7 +149,8 @@ std::string Daemon::Log() const {
   if (exited != -2) {
     pid_ = -1;
     return ::testing::AssertionFailure()
-           << "rowfs exited with " << exited << " during start-up:\n" << Log();
+           << "rowfs exited with " << exited << " during start-up:\n"
+           << Log();
   }
   if (!up) {
     Kill9();
@@ -177,7 +178,8 @@ std::string Daemon::Log() const {
   pid_ = -1;
   if (exited != 0) {
     return ::testing::AssertionFailure()
-           << "rowfs exited with " << exited << ":\n" << Log();
+           << "rowfs exited with " << exited << ":\n"
+           << Log();
   }
   return ::testing::AssertionSuccess();
 }

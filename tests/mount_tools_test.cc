@@ -166,7 +166,8 @@ Tree Snapshot(const std::string& root) {
   Tree tree;
   std::vector<std::string> errors;
   SnapshotInto(root, ".", &tree, &errors);
-  for (const auto& e : errors) ADD_FAILURE() << "snapshot of " << root << ": " << e;
+  for (const auto& e : errors)
+    ADD_FAILURE() << "snapshot of " << root << ": " << e;
   return tree;
 }
 
@@ -230,7 +231,8 @@ std::string DiffTrees(const Tree& want, const Tree& got,
   }
   for (const auto& [path, g] : got) {
     if (want.count(path) == 0) {
-      line("unexpected: " + path + (g.dir ? "/" : " (" + Describe(g.content) + ")"));
+      line("unexpected: " + path +
+           (g.dir ? "/" : " (" + Describe(g.content) + ")"));
     }
   }
   if (lines > 40) out << "  ... " << lines - 40 << " more\n";
@@ -287,7 +289,8 @@ class ToolsTest : public MountTest {
     for (const char* v : {"ann", "anne", "anna"}) {
       ASSERT_EQ(WriteFile("alpha/r1/name", v), 0);
     }
-    ASSERT_EQ(WriteFile("alpha/r1/bin", std::string("\0\x01\xff\0tail\0", 8)), 0);
+    ASSERT_EQ(WriteFile("alpha/r1/bin", std::string("\0\x01\xff\0tail\0", 8)),
+              0);
     ASSERT_EQ(WriteFile("alpha/r1/bin", std::string("\0\0\0", 3)), 0);
     ASSERT_EQ(WriteFile("alpha/r1/empty", ""), 0);
     ASSERT_EQ(WriteFile("alpha/r2/events@1500000000100", "e1"), 0);
@@ -311,13 +314,14 @@ class ToolsTest : public MountTest {
     // its own second in the past: rsync compares times to the second by
     // default and would not restore a time within the second it created the
     // directory in.
-    const CommandResult r = Sh(
-        "touch -d @1650000000.250 gamma/empty-row && "
-        "touch -d @1650000001.101 alpha/r1 && touch -d @1650000002.202 alpha/r2 "
-        "&& touch -d @1650000003.303 alpha && "
-        "touch -d @1650000004.404 'beta/row with space' && "
-        "touch -d @1650000005.505 beta && touch -d @1650000006.606 gamma && "
-        "touch -d @1650000007.707 .");
+    const CommandResult r =
+        Sh("touch -d @1650000000.250 gamma/empty-row && "
+           "touch -d @1650000001.101 alpha/r1 && touch -d @1650000002.202 "
+           "alpha/r2 "
+           "&& touch -d @1650000003.303 alpha && "
+           "touch -d @1650000004.404 'beta/row with space' && "
+           "touch -d @1650000005.505 beta && touch -d @1650000006.606 gamma && "
+           "touch -d @1650000007.707 .");
     ASSERT_EQ(r.status, 0) << r.output;
     ASSERT_EQ(MtimeOf("."), 1650000007707u);
   }
@@ -381,9 +385,9 @@ TEST_F(ToolsTest, TempFileAndRenameWriterKeepsHistory) {
   ASSERT_EQ(mkdir(P("ds/r").c_str(), 0755), 0);
   // An editor or rsync: write the whole new content to a temporary name in
   // the same directory, then rename it over the original.
-  CommandResult r = Sh(
-      "printf v1 > ds/r/col && "
-      "printf v2 > ds/r/.col.tmp && mv ds/r/.col.tmp ds/r/col");
+  CommandResult r =
+      Sh("printf v1 > ds/r/col && "
+         "printf v2 > ds/r/.col.tmp && mv ds/r/.col.tmp ds/r/col");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(ReadFile("ds/r/col"), "v2");
   EXPECT_EQ(List("ds/r").size(), 2u) << ::testing::PrintToString(List("ds/r"));
@@ -454,19 +458,21 @@ TEST_F(ToolsTest, TarPosixRoundTripIntoAFreshMountIsExact) {
   const Tree source = Snapshot(mnt_);
   ASSERT_EQ(FileCount(source), kPopulatedFiles) << DiffTrees(source, {});
   const std::string archive = dir_.Sub("posix.tar");
-  CommandResult r = ::rowfs::Run("tar --format=posix -cf " + ShellQuote(archive) +
-                        " -C " + ShellQuote(mnt_) + " .");
+  CommandResult r =
+      ::rowfs::Run("tar --format=posix -cf " + ShellQuote(archive) + " -C " +
+                   ShellQuote(mnt_) + " .");
   ASSERT_EQ(r.status, 0) << r.output;
   // The archive holds every version file under its own name.
   r = ::rowfs::Run("tar -tf " + ShellQuote(archive));
-  EXPECT_NE(r.output.find("./alpha/r2/events@1500000000100\n"), std::string::npos)
+  EXPECT_NE(r.output.find("./alpha/r2/events@1500000000100\n"),
+            std::string::npos)
       << r.output;
 
   auto copy = StartFresh("copy");
   ASSERT_NE(copy, nullptr);
   MountGuard guard(copy->mountpoint());
   r = ::rowfs::Run("tar -xpf " + ShellQuote(archive) + " -C " +
-          ShellQuote(copy->mountpoint()));
+                   ShellQuote(copy->mountpoint()));
   ASSERT_EQ(r.status, 0) << r.output;
   // Every name (no extra or missing version), byte, mode and ms mtime.
   EXPECT_EQ(DiffTrees(source, Snapshot(copy->mountpoint())), "");
@@ -488,13 +494,13 @@ TEST_F(ToolsTest, TarDefaultFormatRestoresEveryVersionToTheSecond) {
   const Tree source = Snapshot(mnt_);
   const std::string archive = dir_.Sub("gnu.tar");
   CommandResult r = ::rowfs::Run("tar -cf " + ShellQuote(archive) + " -C " +
-                        ShellQuote(mnt_) + " .");
+                                 ShellQuote(mnt_) + " .");
   ASSERT_EQ(r.status, 0) << r.output;
   auto copy = StartFresh("copy");
   ASSERT_NE(copy, nullptr);
   MountGuard guard(copy->mountpoint());
   r = ::rowfs::Run("tar -xpf " + ShellQuote(archive) + " -C " +
-          ShellQuote(copy->mountpoint()));
+                   ShellQuote(copy->mountpoint()));
   const std::string tar_output = r.output;
   const Tree restored = Snapshot(copy->mountpoint());
 
@@ -538,7 +544,8 @@ TEST_F(ToolsTest, TarDefaultFormatRestoresEveryVersionToTheSecond) {
     if (ambiguous.count(column) != 0) continue;
     auto it = got.find(column);
     if (it == got.end()) {
-      ADD_FAILURE() << column << " is missing after the restore\n" << tar_output;
+      ADD_FAILURE() << column << " is missing after the restore\n"
+                    << tar_output;
       continue;
     }
     EXPECT_EQ(it->second.size(), versions.size())
@@ -553,7 +560,8 @@ TEST_F(ToolsTest, TarDefaultFormatRestoresEveryVersionToTheSecond) {
     };
     EXPECT_TRUE(it->second == versions)
         << column << ": the restored versions (seconds, content) differ\n"
-        << "  source:\n" << show(versions) << "  restored:\n"
+        << "  source:\n"
+        << show(versions) << "  restored:\n"
         << show(it->second) << tar_output;
   }
   EXPECT_EQ(got.size(), want.size());
@@ -614,7 +622,8 @@ TEST_F(ToolsTest, CpArchiveToLocalDirectoryAndBack) {
   ASSERT_FALSE(HasFatalFailure());
   const Tree source = Snapshot(mnt_);
   const std::string local = dir_.Sub("local");
-  CommandResult r = ::rowfs::Run("cp -a " + ShellQuote(mnt_) + " " + ShellQuote(local));
+  CommandResult r =
+      ::rowfs::Run("cp -a " + ShellQuote(mnt_) + " " + ShellQuote(local));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(DiffTrees(source, Snapshot(local)), "");
 
@@ -622,7 +631,7 @@ TEST_F(ToolsTest, CpArchiveToLocalDirectoryAndBack) {
   ASSERT_NE(copy, nullptr);
   MountGuard guard(copy->mountpoint());
   r = ::rowfs::Run("cp -a " + ShellQuote(local + "/.") + " " +
-          ShellQuote(copy->mountpoint() + "/"));
+                   ShellQuote(copy->mountpoint() + "/"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(DiffTrees(source, Snapshot(copy->mountpoint())), "");
 }
@@ -653,10 +662,10 @@ TEST_F(ToolsTest, Kill9LosesNothingThatWasClosed) {
   Populate();
   ASSERT_FALSE(HasFatalFailure());
   // Also a rename over a column, a version deletion, and shell writes.
-  CommandResult r = Sh(
-      "printf edited > 'alpha/r1/.name.tmp' && mv alpha/r1/.name.tmp "
-      "alpha/r1/name && rm alpha/r2/events@1500000000200 && "
-      "for i in 1 2 3 4 5; do echo $i > alpha/r2/counter; done");
+  CommandResult r =
+      Sh("printf edited > 'alpha/r1/.name.tmp' && mv alpha/r1/.name.tmp "
+         "alpha/r1/name && rm alpha/r2/events@1500000000200 && "
+         "for i in 1 2 3 4 5; do echo $i > alpha/r2/counter; done");
   ASSERT_EQ(r.status, 0) << r.output;
   const Tree before = Snapshot(mnt_);
   ASSERT_EQ(FileCount(before), kPopulatedFiles + 1 - 1 + 5);
@@ -680,9 +689,9 @@ TEST_F(ToolsTest, SecondDaemonOnAnOpenDatabaseFails) {
   const std::string err = dir_.Sub("err");
   for (const std::string mode : {"", "-f "}) {
     SCOPED_TRACE("rowfs " + mode + "DB MNT2");
-    const CommandResult r =
-        ::rowfs::Run("timeout 20 " + ShellQuote(ROWFS_BINARY) + " " + mode +
-            ShellQuote(db_) + " " + ShellQuote(mnt2) + " 2>" + ShellQuote(err));
+    const CommandResult r = ::rowfs::Run(
+        "timeout 20 " + ShellQuote(ROWFS_BINARY) + " " + mode +
+        ShellQuote(db_) + " " + ShellQuote(mnt2) + " 2>" + ShellQuote(err));
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.status, 124) << "timed out: it served a second mount";
     EXPECT_FALSE(IsMounted(mnt2));
@@ -707,7 +716,8 @@ TEST_F(ToolsTest, ReadOnlyFollowerOfALiveWriterMounts) {
   Daemon follower(db_, mnt2, {"-o", "ro"});
   ASSERT_TRUE(follower.Start());
   EXPECT_EQ(Slurp(mnt2 + "/ds/r/c"), "shared");
-  const CommandResult r = ::rowfs::Run("echo x > " + ShellQuote(mnt2 + "/ds/r/c"));
+  const CommandResult r =
+      ::rowfs::Run("echo x > " + ShellQuote(mnt2 + "/ds/r/c"));
   EXPECT_NE(r.status, 0);
   EXPECT_EQ(ReadFile("ds/r/c"), "shared");
   EXPECT_TRUE(follower.Stop());
@@ -724,9 +734,9 @@ class StartupTest : public ToolsTest {
   // Runs rowfs with `args` (already quoted), stdout and stderr apart.
   Outcome Rowfs(const std::string& args) {
     const std::string out = dir_.Sub("out"), err = dir_.Sub("err");
-    const CommandResult r = ::rowfs::Run("timeout 20 " + ShellQuote(ROWFS_BINARY) + " " +
-                                args + " >" + ShellQuote(out) + " 2>" +
-                                ShellQuote(err));
+    const CommandResult r =
+        ::rowfs::Run("timeout 20 " + ShellQuote(ROWFS_BINARY) + " " + args +
+                     " >" + ShellQuote(out) + " 2>" + ShellQuote(err));
     return {r.status, Slurp(out), Slurp(err)};
   }
   // A start-up refusal: non-zero, one line on stderr naming `mention`,
@@ -756,9 +766,7 @@ TEST_F(StartupTest, StartUpErrorsAreOneLineAndMountNothing) {
   ASSERT_EQ(mkdir(mnt2.c_str(), 0755), 0);
   MountGuard guard(mnt2);
   const std::string file = dir_.Sub("a-file");
-  {
-    std::ofstream(file) << "precious\n";
-  }
+  { std::ofstream(file) << "precious\n"; }
   // A DB path that is a regular file (which stays untouched).
   ExpectRefused(ShellQuote(file) + " " + ShellQuote(mnt2), file, mnt2);
   EXPECT_EQ(Slurp(file), "precious\n");
@@ -767,11 +775,13 @@ TEST_F(StartupTest, StartUpErrorsAreOneLineAndMountNothing) {
   ExpectRefused(ShellQuote(dir_.Sub("db2")) + " " + ShellQuote(missing),
                 missing, missing);
   // A mountpoint that is a file.
-  ExpectRefused(ShellQuote(dir_.Sub("db2")) + " " + ShellQuote(file), file, file);
+  ExpectRefused(ShellQuote(dir_.Sub("db2")) + " " + ShellQuote(file), file,
+                file);
   EXPECT_EQ(Slurp(file), "precious\n");
   // An unknown option is bad usage: status 2.
-  ExpectRefused("--bogus " + ShellQuote(dir_.Sub("db2")) + " " + ShellQuote(mnt2),
-                "bogus", mnt2, 2);
+  ExpectRefused(
+      "--bogus " + ShellQuote(dir_.Sub("db2")) + " " + ShellQuote(mnt2),
+      "bogus", mnt2, 2);
   // Missing positionals are bad usage too.
   ExpectRefused(ShellQuote(dir_.Sub("db2")), "usage", mnt2, 2);
 }
@@ -780,8 +790,9 @@ TEST_F(StartupTest, HelpAndVersion) {
   Outcome o = Rowfs("--help");
   EXPECT_EQ(o.status, 0);
   EXPECT_EQ(o.err, "");
-  for (const char* opt : {"usage: rowfs", "-f", "--foreground", "-d", "-o",
-                          "-V", "--version", "--help", "versions=hidden", "ro"}) {
+  for (const char* opt :
+       {"usage: rowfs", "-f", "--foreground", "-d", "-o", "-V", "--version",
+        "--help", "versions=hidden", "ro"}) {
     EXPECT_NE(o.out.find(opt), std::string::npos) << opt << " in\n" << o.out;
   }
   o = Rowfs("-h");
@@ -794,7 +805,8 @@ TEST_F(StartupTest, HelpAndVersion) {
     EXPECT_EQ(o.out.rfind("rowfs ", 0), 0u) << o.out;
     const size_t digit = o.out.find_first_of("0123456789");
     ASSERT_NE(digit, std::string::npos) << o.out;
-    EXPECT_EQ(o.out.find('.', digit), o.out.find_first_not_of("0123456789", digit))
+    EXPECT_EQ(o.out.find('.', digit),
+              o.out.find_first_not_of("0123456789", digit))
         << "a version number like 1.2: " << o.out;
   }
 }
@@ -806,15 +818,16 @@ TEST_F(ToolsTest, DaemonizedMountIsLiveOnReturnAndExitsOnUnmount) {
   ASSERT_EQ(mkdir(mnt2.c_str(), 0755), 0);
   MountGuard guard(mnt2);
   const std::string log = dir_.Sub("daemon.log");
-  CommandResult r = ::rowfs::Run("timeout 20 " + ShellQuote(ROWFS_BINARY) + " " +
-                        ShellQuote(db2) + " " + ShellQuote(mnt2) + " >" +
-                        ShellQuote(log) + " 2>&1");
+  CommandResult r = ::rowfs::Run(
+      "timeout 20 " + ShellQuote(ROWFS_BINARY) + " " + ShellQuote(db2) + " " +
+      ShellQuote(mnt2) + " >" + ShellQuote(log) + " 2>&1");
   ASSERT_EQ(r.status, 0) << Slurp(log);
   // Live the moment the command returned: no waiting.
   EXPECT_TRUE(IsMounted(mnt2));
   EXPECT_EQ(mkdir((mnt2 + "/ds").c_str(), 0755), 0) << strerror(errno);
   EXPECT_EQ(mkdir((mnt2 + "/ds/r").c_str(), 0755), 0) << strerror(errno);
-  EXPECT_EQ(::rowfs::Run("echo kept > " + ShellQuote(mnt2 + "/ds/r/c")).status, 0);
+  EXPECT_EQ(::rowfs::Run("echo kept > " + ShellQuote(mnt2 + "/ds/r/c")).status,
+            0);
   const std::vector<pid_t> pids = RowfsProcessesFor(mnt2);
   EXPECT_EQ(pids.size(), 1u) << "one daemon serves the mount";
 
@@ -850,14 +863,14 @@ TEST_F(ToolsTest, ConcurrentShellLoopsLoseNoWrite) {
   ASSERT_EQ(mkdir(P("ds").c_str(), 0755), 0);
   ASSERT_EQ(mkdir(P("ds/r").c_str(), 0755), 0);
   constexpr int kWriters = 4, kWrites = 50;
-  const CommandResult r = Sh(
-      "pids=; for n in 1 2 3 4; do "
-      "  ( for i in $(seq 1 50); do "
-      "      echo $i > ds/r/col_$n || exit 1; "
-      "      echo w$n-$i > ds/r/shared || exit 1; "
-      "    done ) & pids=\"$pids $!\"; "
-      "done; "
-      "fail=0; for p in $pids; do wait $p || fail=1; done; exit $fail");
+  const CommandResult r =
+      Sh("pids=; for n in 1 2 3 4; do "
+         "  ( for i in $(seq 1 50); do "
+         "      echo $i > ds/r/col_$n || exit 1; "
+         "      echo w$n-$i > ds/r/shared || exit 1; "
+         "    done ) & pids=\"$pids $!\"; "
+         "done; "
+         "fail=0; for p in $pids; do wait $p || fail=1; done; exit $fail");
   ASSERT_EQ(r.status, 0) << r.output;
 
   const std::vector<std::string> raw = RawList(P("ds/r"));
@@ -880,7 +893,8 @@ TEST_F(ToolsTest, ConcurrentShellLoopsLoseNoWrite) {
   const std::string last = ReadFile("ds/r/shared");
   std::set<std::string> finals;
   for (int n = 1; n <= kWriters; ++n) {
-    finals.insert("w" + std::to_string(n) + "-" + std::to_string(kWrites) + "\n");
+    finals.insert("w" + std::to_string(n) + "-" + std::to_string(kWrites) +
+                  "\n");
   }
   EXPECT_EQ(finals.count(last), 1u) << "shared ends with " << Describe(last);
   const std::vector<uint64_t> shared = VersionsOf("ds/r", "shared");

@@ -35,7 +35,8 @@ TEST(NamesTest, ValidatesEachLevel) {
       {std::string(235, 'c'), C::kOk, C::kOk, C::kOk},
       {std::string(236, 'c'), C::kOk, C::kOk, C::kNameTooLong},
       {std::string(255, 'c'), C::kOk, C::kOk, C::kNameTooLong},
-      {std::string(256, 'c'), C::kNameTooLong, C::kNameTooLong, C::kNameTooLong},
+      {std::string(256, 'c'), C::kNameTooLong, C::kNameTooLong,
+       C::kNameTooLong},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(ValidateDatasetName(c.name).code(), c.dataset) << c.name;
@@ -124,9 +125,9 @@ TEST(NamesTest, ParsesPaths) {
     const char* path;
     C code;
   } bad[] = {
-      {"", C::kInvalidArgument},        {"ds", C::kInvalidArgument},
-      {"//", C::kInvalidArgument},      {"/ds/", C::kInvalidArgument},
-      {"/ds//c", C::kInvalidArgument},  {"/a/b/c/d", C::kInvalidArgument},
+      {"", C::kInvalidArgument},         {"ds", C::kInvalidArgument},
+      {"//", C::kInvalidArgument},       {"/ds/", C::kInvalidArgument},
+      {"/ds//c", C::kInvalidArgument},   {"/a/b/c/d", C::kInvalidArgument},
       {"/default", C::kInvalidArgument}, {"/ds/r/@1", C::kInvalidArgument},
       {"/ds/./c", C::kInvalidArgument},
   };

@@ -13,8 +13,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <sys/un.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -62,7 +62,8 @@ bool WriteText(const std::string& path, const std::string& text) {
 }
 
 bool HaveCommand(const std::string& name) {
-  return ::rowfs::Run("command -v " + ShellQuote(name) + " >/dev/null").status == 0;
+  return ::rowfs::Run("command -v " + ShellQuote(name) + " >/dev/null")
+             .status == 0;
 }
 
 std::vector<std::string> SplitLines(const std::string& text) {
@@ -119,8 +120,8 @@ int WaitExit(pid_t pid, milliseconds max = kTimeout) {
         if (r < 0) {
           result = -1;
         } else {
-          result = WIFEXITED(status) ? WEXITSTATUS(status)
-                                     : 128 + WTERMSIG(status);
+          result =
+              WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         }
         return true;
       },
@@ -139,7 +140,8 @@ std::string UnescapeOctal(const std::string& s) {
   for (size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '\\' && i + 3 < s.size() &&
         std::isdigit(static_cast<unsigned char>(s[i + 1]))) {
-      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8)));
+      out.push_back(
+          static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8)));
       i += 3;
     } else {
       out.push_back(s[i]);
@@ -219,7 +221,8 @@ int RunArgv(const std::vector<std::string>& argv, const Env& env,
     dup2(fds[1], STDERR_FILENO);
     for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
     std::vector<char*> cargv;
-    for (const std::string& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+    for (const std::string& a : argv)
+      cargv.push_back(const_cast<char*>(a.c_str()));
     cargv.push_back(nullptr);
     execv(cargv[0], cargv.data());
     _exit(127);
@@ -347,7 +350,8 @@ class NotifySocket {
     if (n < 0) return std::nullopt;
     Message m;
     m.text.assign(buf, static_cast<size_t>(n));
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
+         c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
         ucred cred;
         std::memcpy(&cred, CMSG_DATA(c), sizeof(cred));
@@ -380,14 +384,15 @@ class Installation {
   ::testing::AssertionResult Install() {
     // Concurrent installs would all rewrite <build>/install_manifest.txt.
     FileLock lock(std::string(ROWFS_BUILD_DIR) + "/ops_test.install.lock");
-    const CommandResult r =
-        ::rowfs::Run("DESTDIR=" + ShellQuote(destdir_) + " " +
-            ShellQuote(ROWFS_CMAKE_COMMAND) + " --install " +
-            ShellQuote(ROWFS_BUILD_DIR) + " --prefix " + ShellQuote(prefix_));
+    const CommandResult r = ::rowfs::Run(
+        "DESTDIR=" + ShellQuote(destdir_) + " " +
+        ShellQuote(ROWFS_CMAKE_COMMAND) + " --install " +
+        ShellQuote(ROWFS_BUILD_DIR) + " --prefix " + ShellQuote(prefix_));
     output_ = r.output;
     if (r.status != 0) {
       return ::testing::AssertionFailure()
-             << "cmake --install failed with " << r.status << ":\n" << r.output;
+             << "cmake --install failed with " << r.status << ":\n"
+             << r.output;
     }
     return ::testing::AssertionSuccess();
   }
@@ -514,8 +519,8 @@ std::string UnescapeInstance(const std::string& instance) {
       out.push_back('/');
     } else if (instance[i] == '\\' && i + 3 < instance.size() &&
                instance[i + 1] == 'x') {
-      out.push_back(static_cast<char>(
-          std::stoi(instance.substr(i + 2, 2), nullptr, 16)));
+      out.push_back(
+          static_cast<char>(std::stoi(instance.substr(i + 2, 2), nullptr, 16)));
       i += 3;
     } else {
       out.push_back(instance[i]);
@@ -608,9 +613,11 @@ struct ExecCommand {
       }
     }
     auto is_name = [](const std::string& n) {
-      if (n.empty() || std::isdigit(static_cast<unsigned char>(n[0]))) return false;
+      if (n.empty() || std::isdigit(static_cast<unsigned char>(n[0])))
+        return false;
       for (char c : n) {
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
+          return false;
       }
       return true;
     };
@@ -647,17 +654,42 @@ struct ExecCommand {
 
 // Options that give a service its own mount namespace (directly or
 // implied): with any of them, the FUSE mount would be invisible outside.
-constexpr const char* kNamespaceOptions[] = {
-    "PrivateTmp", "PrivateMounts", "PrivateDevices", "PrivateUsers",
-    "PrivateNetwork", "PrivateIPC", "ProtectSystem", "ProtectHome",
-    "ProtectKernelTunables", "ProtectKernelModules", "ProtectKernelLogs",
-    "ProtectControlGroups", "ProtectClock", "ProtectProc", "ProcSubset",
-    "ReadOnlyPaths", "ReadWritePaths", "InaccessiblePaths", "ExecPaths",
-    "NoExecPaths", "TemporaryFileSystem", "BindPaths", "BindReadOnlyPaths",
-    "RootDirectory", "RootImage", "MountImages", "ExtensionImages",
-    "ExtensionDirectories", "MountAPIVFS", "DynamicUser", "MountFlags",
-    "NetworkNamespacePath", "IPCNamespacePath", "ReadOnlyDirectories",
-    "ReadWriteDirectories", "InaccessibleDirectories"};
+constexpr const char* kNamespaceOptions[] = {"PrivateTmp",
+                                             "PrivateMounts",
+                                             "PrivateDevices",
+                                             "PrivateUsers",
+                                             "PrivateNetwork",
+                                             "PrivateIPC",
+                                             "ProtectSystem",
+                                             "ProtectHome",
+                                             "ProtectKernelTunables",
+                                             "ProtectKernelModules",
+                                             "ProtectKernelLogs",
+                                             "ProtectControlGroups",
+                                             "ProtectClock",
+                                             "ProtectProc",
+                                             "ProcSubset",
+                                             "ReadOnlyPaths",
+                                             "ReadWritePaths",
+                                             "InaccessiblePaths",
+                                             "ExecPaths",
+                                             "NoExecPaths",
+                                             "TemporaryFileSystem",
+                                             "BindPaths",
+                                             "BindReadOnlyPaths",
+                                             "RootDirectory",
+                                             "RootImage",
+                                             "MountImages",
+                                             "ExtensionImages",
+                                             "ExtensionDirectories",
+                                             "MountAPIVFS",
+                                             "DynamicUser",
+                                             "MountFlags",
+                                             "NetworkNamespacePath",
+                                             "IPCNamespacePath",
+                                             "ReadOnlyDirectories",
+                                             "ReadWriteDirectories",
+                                             "InaccessibleDirectories"};
 
 // ---------------------------------------------------------------------------
 // (a) what lands where, (b) the unit
@@ -698,15 +730,18 @@ TEST_F(InstallTest, FilesLandWhereTheRulesSay) {
   ASSERT_EQ(stat(inst_.Binary().c_str(), &st), 0) << inst_.Binary();
   EXPECT_TRUE(S_ISREG(st.st_mode));
   EXPECT_EQ(st.st_mode & 0111, 0111u);
-  const CommandResult version = ::rowfs::Run(ShellQuote(inst_.Binary()) + " --version");
+  const CommandResult version =
+      ::rowfs::Run(ShellQuote(inst_.Binary()) + " --version");
   EXPECT_EQ(version.status, 0);
-  EXPECT_TRUE(StartsWith(version.output, "rowfs " ROWFS_VERSION)) << version.output;
+  EXPECT_TRUE(StartsWith(version.output, "rowfs " ROWFS_VERSION))
+      << version.output;
 
   const std::string unit = ReadText(inst_.Unit());
   ASSERT_FALSE(unit.empty()) << inst_.Unit();
   EXPECT_FALSE(Contains(unit, "@CMAKE")) << "unsubstituted variable";
   EXPECT_EQ(unit, ReadText(ROWFS_BUILD_DIR "/systemd/rowfs@.service"));
-  EXPECT_TRUE(Contains(unit, "\nExecStart=" ROWFS_INSTALL_FULL_BINDIR "/rowfs "));
+  EXPECT_TRUE(
+      Contains(unit, "\nExecStart=" ROWFS_INSTALL_FULL_BINDIR "/rowfs "));
 
   const std::string env = ReadText(inst_.EnvExample());
   ASSERT_FALSE(env.empty()) << inst_.EnvExample();
@@ -742,13 +777,14 @@ TEST_F(InstallTest, ManPageRenders) {
     EXPECT_EQ(r.output, "") << "groff warnings";
     checked = true;
   } else if (HaveCommand("mandoc")) {
-    const CommandResult r = ::rowfs::Run("mandoc -T lint -W warning " + ShellQuote(page));
+    const CommandResult r =
+        ::rowfs::Run("mandoc -T lint -W warning " + ShellQuote(page));
     EXPECT_EQ(r.status, 0) << r.output;
     checked = true;
   }
   if (HaveCommand("man")) {
-    const CommandResult r = ::rowfs::Run("MANWIDTH=80 man -l " +
-                                ShellQuote(page) + " 2>&1");
+    const CommandResult r =
+        ::rowfs::Run("MANWIDTH=80 man -l " + ShellQuote(page) + " 2>&1");
     EXPECT_EQ(r.status, 0) << r.output;
     const std::string text = StripOverstrike(r.output);
     for (const char* section :
@@ -756,19 +792,21 @@ TEST_F(InstallTest, ManPageRenders) {
           "SYSTEMD", "SIGNALS", "ENVIRONMENT", "FILES", "EXIT STATUS",
           "SEE ALSO"}) {
       EXPECT_TRUE(Contains(text, std::string("\n") + section + "\n"))
-          << "section " << section << " missing:\n" << text;
+          << "section " << section << " missing:\n"
+          << text;
     }
     EXPECT_TRUE(Contains(text, "rowfs - mount a RocksDB")) << text;
     // man(1) finds it by name under the installed man directory.
-    const CommandResult w =
-        ::rowfs::Run("MANPATH=" + ShellQuote(inst_.ManDir()) + " man -w 8 rowfs");
+    const CommandResult w = ::rowfs::Run(
+        "MANPATH=" + ShellQuote(inst_.ManDir()) + " man -w 8 rowfs");
     EXPECT_EQ(w.status, 0) << w.output;
     EXPECT_EQ(Trim(w.output), page);
     checked = true;
   }
   if (!checked) {
-    std::printf("neither groff, mandoc nor man installed: only the .TH header "
-                "was checked\n");
+    std::printf(
+        "neither groff, mandoc nor man installed: only the .TH header "
+        "was checked\n");
   }
 }
 
@@ -854,7 +892,8 @@ std::string RoffText(const std::string& line) {
 bool MentionsOption(const std::string& text, const std::string& name) {
   for (size_t at = text.find(name); at != std::string::npos;
        at = text.find(name, at + 1)) {
-    const bool start_ok = at == 0 || std::strchr(" ,[|(", text[at - 1]) != nullptr;
+    const bool start_ok =
+        at == 0 || std::strchr(" ,[|(", text[at - 1]) != nullptr;
     const size_t end = at + name.size();
     const bool end_ok = name.back() == '=' || end == text.size() ||
                         std::strchr(" ,=|[).;:", text[end]) != nullptr;
@@ -864,7 +903,8 @@ bool MentionsOption(const std::string& text, const std::string& name) {
 }
 
 TEST_F(InstallTest, ManPageDocumentsEveryHelpOption) {
-  const CommandResult help = ::rowfs::Run(ShellQuote(inst_.Binary()) + " --help");
+  const CommandResult help =
+      ::rowfs::Run(ShellQuote(inst_.Binary()) + " --help");
   ASSERT_EQ(help.status, 0);
   const std::vector<std::string> options = HelpOptions(help.output);
   ASSERT_GE(options.size(), 20u) << help.output;
@@ -876,7 +916,8 @@ TEST_F(InstallTest, ManPageDocumentsEveryHelpOption) {
   }
   for (const std::string& option : options) {
     bool found = false;
-    for (const std::string& tag : tags) found = found || MentionsOption(tag, option);
+    for (const std::string& tag : tags)
+      found = found || MentionsOption(tag, option);
     EXPECT_TRUE(found) << "rowfs --help lists " << option
                        << " but src/rowfs.8 has no .TP entry for it";
   }
@@ -944,7 +985,8 @@ TEST_F(InstallTest, UnitIsANotifyServiceWithoutMountNamespace) {
 
 TEST_F(InstallTest, SystemdAnalyzeVerify) {
   if (!HaveCommand("systemd-analyze")) {
-    GTEST_SKIP() << "systemd-analyze is not installed: the unit is not verified";
+    GTEST_SKIP()
+        << "systemd-analyze is not installed: the unit is not verified";
   }
   // The unit as installed, except that it runs the binary this test
   // installed (the configured prefix may hold none), verified as an
@@ -957,17 +999,17 @@ TEST_F(InstallTest, SystemdAnalyzeVerify) {
   const std::string dir = inst_.Scratch("units");
   ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
   ASSERT_TRUE(WriteText(dir + "/rowfs@.service", text));
-  const CommandResult r =
-      ::rowfs::Run("cd " + ShellQuote(dir) + " && MANPATH=" + ShellQuote(inst_.ManDir()) +
-          " SYSTEMD_LOG_COLOR=0 systemd-analyze verify " +
-          ShellQuote(dir + "/rowfs@mnt-data.service"));
+  const CommandResult r = ::rowfs::Run(
+      "cd " + ShellQuote(dir) + " && MANPATH=" + ShellQuote(inst_.ManDir()) +
+      " SYSTEMD_LOG_COLOR=0 systemd-analyze verify " +
+      ShellQuote(dir + "/rowfs@mnt-data.service"));
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output, "") << "systemd-analyze verify complained";
   // The check does catch mistakes: an unknown key is reported.
   ASSERT_TRUE(WriteText(dir + "/rowfs@.service", text + "Bogus=1\n"));
-  const CommandResult bad =
-      ::rowfs::Run("cd " + ShellQuote(dir) + " && MANPATH=" + ShellQuote(inst_.ManDir()) +
-          " systemd-analyze verify " + ShellQuote(dir + "/rowfs@mnt-data.service"));
+  const CommandResult bad = ::rowfs::Run(
+      "cd " + ShellQuote(dir) + " && MANPATH=" + ShellQuote(inst_.ManDir()) +
+      " systemd-analyze verify " + ShellQuote(dir + "/rowfs@mnt-data.service"));
   EXPECT_TRUE(Contains(bad.output, "Bogus")) << bad.output;
 }
 
@@ -988,7 +1030,8 @@ class UnitRunTest : public InstallTest {
     mnt_ = work_.Sub("mnt");
     instance_ = EscapePath(mnt_);
     if (HaveCommand("systemd-escape")) {
-      const CommandResult r = ::rowfs::Run("systemd-escape --path " + ShellQuote(mnt_));
+      const CommandResult r =
+          ::rowfs::Run("systemd-escape --path " + ShellQuote(mnt_));
       ASSERT_EQ(Trim(r.output), instance_) << "the test escapes paths wrongly";
     }
     // The example environment file, with this test's database.
@@ -1029,8 +1072,10 @@ TEST_F(UnitRunTest, StartReadyServeStopAsSystemdWould) {
   // "-f DB MNT -o allow_other" from the example's ROWFS_OPTIONS.
   ASSERT_GE(start.argv.size(), 4u);
   EXPECT_EQ(start.argv[1], "-f");
-  EXPECT_NE(std::find(start.argv.begin(), start.argv.end(), db_), start.argv.end());
-  EXPECT_NE(std::find(start.argv.begin(), start.argv.end(), mnt_), start.argv.end());
+  EXPECT_NE(std::find(start.argv.begin(), start.argv.end(), db_),
+            start.argv.end());
+  EXPECT_NE(std::find(start.argv.begin(), start.argv.end(), mnt_),
+            start.argv.end());
 
   NotifySocket notify(work_.Sub("notify"));
   ASSERT_TRUE(notify.ok()) << strerror(errno);
@@ -1052,8 +1097,8 @@ TEST_F(UnitRunTest, StartReadyServeStopAsSystemdWould) {
         << Describe(mounts);
   }
   ASSERT_EQ(::rowfs::Run("mkdir " + ShellQuote(mnt_ + "/ds") + " " +
-                ShellQuote(mnt_ + "/ds/r") + " && echo v > " +
-                ShellQuote(mnt_ + "/ds/r/c"))
+                         ShellQuote(mnt_ + "/ds/r") + " && echo v > " +
+                         ShellQuote(mnt_ + "/ds/r/c"))
                 .status,
             0);
 
@@ -1079,8 +1124,8 @@ TEST_F(UnitRunTest, MissingDatabaseSettingStopsTheStart) {
   env.erase("ROWFS_DB");
   const ::testing::AssertionResult r = RunStartPre(env);
   ASSERT_FALSE(r);
-  EXPECT_TRUE(Contains(r.message(), "ROWFS_DB is not set in /etc/rowfs/" +
-                                        instance_ + ".env"))
+  EXPECT_TRUE(Contains(
+      r.message(), "ROWFS_DB is not set in /etc/rowfs/" + instance_ + ".env"))
       << r.message();
 }
 
@@ -1221,7 +1266,8 @@ class MountHelperTest : public ::testing::Test {
           access(t.c_str(), F_OK) != 0) {
         unlink(kPathLink);
       } else {
-        GTEST_SKIP() << kPathLink << " exists and was not made by this test; "
+        GTEST_SKIP() << kPathLink
+                     << " exists and was not made by this test; "
                         "not replacing it";
       }
     }
@@ -1297,8 +1343,8 @@ class MountHelperTest : public ::testing::Test {
 
 TEST_F(MountHelperTest, MountTypeFuseRowfsReadWriteThenReadOnly) {
   // Read-write first, to create the database and some data.
-  CommandResult r =
-      ::rowfs::Run("mount -t fuse.rowfs " + ShellQuote(db_) + " " + ShellQuote(mnt_));
+  CommandResult r = ::rowfs::Run("mount -t fuse.rowfs " + ShellQuote(db_) +
+                                 " " + ShellQuote(mnt_));
   ASSERT_EQ(r.status, 0) << r.output;
   ASSERT_TRUE(IsMounted(mnt_));
   auto mounts = MountsAt(mnt_);
@@ -1314,8 +1360,8 @@ TEST_F(MountHelperTest, MountTypeFuseRowfsReadWriteThenReadOnly) {
   UmountAndExpectExit(daemon);
 
   // -o ro: reads work, every change is EROFS.
-  r = ::rowfs::Run("mount -t fuse.rowfs " + ShellQuote(db_) + " " + ShellQuote(mnt_) +
-          " -o ro");
+  r = ::rowfs::Run("mount -t fuse.rowfs " + ShellQuote(db_) + " " +
+                   ShellQuote(mnt_) + " -o ro");
   ASSERT_EQ(r.status, 0) << r.output;
   mounts = MountsAt(mnt_);
   ASSERT_EQ(mounts.size(), 1u) << Describe(mounts);
@@ -1344,14 +1390,16 @@ TEST_F(MountHelperTest, FstabEntry) {
   const std::string db = dir_.Sub("data base");
   const std::string fstab = dir_.Sub("fstab");
   std::string escaped_db;
-  for (char c : db) escaped_db += c == ' ' ? std::string("\\040") : std::string(1, c);
+  for (char c : db)
+    escaped_db += c == ' ' ? std::string("\\040") : std::string(1, c);
   ASSERT_TRUE(WriteText(
       fstab, "# rowfs test\n" + escaped_db + "  " + mnt_ +
                  "  fuse.rowfs  defaults,allow_other,_netdev,nofail,noauto,"
                  "user,x-systemd.automount,x-systemd.mount-timeout=30,"
                  "versions=hidden  0 0\n"));
   // By mountpoint; -T reads this file instead of /etc/fstab.
-  CommandResult r = ::rowfs::Run("mount -T " + ShellQuote(fstab) + " " + ShellQuote(mnt_));
+  CommandResult r =
+      ::rowfs::Run("mount -T " + ShellQuote(fstab) + " " + ShellQuote(mnt_));
   ASSERT_EQ(r.status, 0) << r.output;
   auto mounts = MountsAt(mnt_);
   ASSERT_EQ(mounts.size(), 1u) << Describe(mounts);
@@ -1384,8 +1432,9 @@ TEST_F(MountHelperTest, FstabEntry) {
 
 TEST_F(MountHelperTest, StartFailureReachesMount) {
   // -o ro on a database that does not exist: rowfs cannot open it.
-  const CommandResult r = ::rowfs::Run("mount -t fuse.rowfs " + ShellQuote(db_) + " " +
-                              ShellQuote(mnt_) + " -o ro");
+  const CommandResult r =
+      ::rowfs::Run("mount -t fuse.rowfs " + ShellQuote(db_) + " " +
+                   ShellQuote(mnt_) + " -o ro");
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(Contains(r.output, "rowfs: ")) << r.output;
   EXPECT_TRUE(MountsAt(mnt_).empty()) << Describe(MountsAt(mnt_));
@@ -1444,10 +1493,10 @@ class StaleMountTest : public MountTest {
     });
     if (ok) return ::testing::AssertionSuccess();
     return ::testing::AssertionFailure()
-           << "no live mount alone at " << mnt_ << " (statfs: "
-           << strerror(err) << "):\n" << Describe(mounts) << daemon_->Log();
+           << "no live mount alone at " << mnt_ << " (statfs: " << strerror(err)
+           << "):\n"
+           << Describe(mounts) << daemon_->Log();
   }
-
 };
 
 TEST_F(StaleMountTest, NextDaemonDetachesTheDeadMount) {

@@ -15,10 +15,8 @@ TEST(VisibilityTest, Table) {
     uint64_t now, ts, rank;
     bool visible;
   } cases[] = {
-      {{0, 0}, 100, 1, 1000, true},
-      {{2, 0}, 100, 1, 0, true},
-      {{2, 0}, 100, 1, 1, true},
-      {{2, 0}, 100, 1, 2, false},
+      {{0, 0}, 100, 1, 1000, true},      {{2, 0}, 100, 1, 0, true},
+      {{2, 0}, 100, 1, 1, true},         {{2, 0}, 100, 1, 2, false},
       {{0, 10}, 20000, 10001, 0, true},   // expires at 20001
       {{0, 10}, 20001, 10001, 0, false},  // ts + ttl == now: expired
       {{0, 10}, 5, 10001, 0, true},       // from the future

@@ -28,11 +28,11 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
-#include <iostream>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -126,7 +126,8 @@ struct Res {
 // the record it appends to.
 class Ctx {
  public:
-  Ctx(std::string base, bool on_rowfs) : rowfs(on_rowfs), base_(std::move(base)) {}
+  Ctx(std::string base, bool on_rowfs)
+      : rowfs(on_rowfs), base_(std::move(base)) {}
 
   const bool rowfs;
   const char* fs_name() const { return rowfs ? "rowfs" : "tmpfs"; }
@@ -187,9 +188,9 @@ class Ctx {
                       const std::string& rowfs_expected,
                       const std::string& posix_expected,
                       const std::string& why) {
-    const std::string v =
-        r.ret < 0 ? std::to_string(r.ret) + " " + ErrnoName(r.err)
-                  : std::to_string(r.ret);
+    const std::string v = r.ret < 0
+                              ? std::to_string(r.ret) + " " + ErrnoName(r.err)
+                              : std::to_string(r.ret);
     Documented(label, v, rowfs_expected, posix_expected, why);
   }
 
@@ -202,7 +203,8 @@ class Ctx {
   // Records the file's content and its st_size.
   void Check(const std::string& rel) {
     const std::string content = Read(rel);
-    Value("content(" + rel + ")", content.starts_with("<") ? content : Show(content));
+    Value("content(" + rel + ")",
+          content.starts_with("<") ? content : Show(content));
     struct stat st;
     if (stat(P(rel), &st) != 0) {
       Value("size(" + rel + ")", "<" + ErrnoName(errno) + ">");
@@ -275,8 +277,8 @@ class Ctx {
         plain.push_back(n);
       }
     }
-    std::map<std::string, int> want = rowfs ? rowfs_versions
-                                            : std::map<std::string, int>{};
+    std::map<std::string, int> want =
+        rowfs ? rowfs_versions : std::map<std::string, int>{};
     std::erase_if(want, [](const auto& kv) { return kv.second == 0; });
     EXPECT_EQ(versions, want)
         << "on " << fs_name() << ": version entries listed in " << rel
@@ -301,27 +303,28 @@ class Ctx {
 };
 
 // Records a system call returning a number (0, a byte count, an offset).
-#define SYS(c, expr)                                         \
-  (c).Call(#expr,                                            \
-           [&]() {                                           \
-             errno = 0;                                      \
-             const long r_ = static_cast<long>(expr);        \
-             return Res{r_, r_ < 0 ? errno : 0};             \
-           }(),                                              \
-           false)
+#define SYS(c, expr)                             \
+  (c).Call(                                      \
+      #expr,                                     \
+      [&]() {                                    \
+        errno = 0;                               \
+        const long r_ = static_cast<long>(expr); \
+        return Res{r_, r_ < 0 ? errno : 0};      \
+      }(),                                       \
+      false)
 // Records a system call returning a descriptor; returns the descriptor.
-#define FD(c, expr)                                          \
-  (c).CallFd(#expr, [&]() {                                  \
-    errno = 0;                                               \
-    const long r_ = static_cast<long>(expr);                 \
-    return Res{r_, r_ < 0 ? errno : 0};                      \
+#define FD(c, expr)                          \
+  (c).CallFd(#expr, [&]() {                  \
+    errno = 0;                               \
+    const long r_ = static_cast<long>(expr); \
+    return Res{r_, r_ < 0 ? errno : 0};      \
   }())
 // The outcome of a call without recording it (for Documented*).
-#define RES(expr)                                    \
-  [&]() {                                            \
-    errno = 0;                                       \
-    const long r_ = static_cast<long>(expr);         \
-    return Res{r_, r_ < 0 ? errno : 0};              \
+#define RES(expr)                            \
+  [&]() {                                    \
+    errno = 0;                               \
+    const long r_ = static_cast<long>(expr); \
+    return Res{r_, r_ < 0 ? errno : 0};      \
   }()
 
 // pread of `n` bytes at `off`, recorded with the bytes read.
@@ -416,11 +419,12 @@ void OpenErrors(Ctx& c) {
   FD(c, open(c.P("f"), O_RDONLY | O_DIRECTORY));  // ENOTDIR
   FD(c, open(c.P("f/x"), O_RDONLY));              // ENOTDIR
   FD(c, open(c.P("f/x"), O_CREAT | O_WRONLY, 0644));
-  FD(c, open(c.P(""), O_WRONLY));                 // EISDIR
+  FD(c, open(c.P(""), O_WRONLY));  // EISDIR
   FD(c, open(c.P(""), O_RDWR));
   const int d = FD(c, open(c.P(""), O_RDONLY | O_DIRECTORY));
   SYS(c, close(d));
-  FD(c, open(c.P(std::string(256, 'n')), O_CREAT | O_WRONLY, 0644));  // ENAMETOOLONG
+  FD(c, open(c.P(std::string(256, 'n')), O_CREAT | O_WRONLY,
+             0644));  // ENAMETOOLONG
   c.Check("f");
   c.Listing("");
 }
@@ -456,9 +460,9 @@ void OpenTruncReadOnly(Ctx& c) {
 void ReadOnlyAndWriteOnlyDescriptors(Ctx& c) {
   c.Write("f", "content");
   const int ro = FD(c, open(c.P("f"), O_RDONLY));
-  SYS(c, write(ro, "x", 1));             // EBADF
-  SYS(c, pwrite(ro, "x", 1, 0));         // EBADF
-  SYS(c, ftruncate(ro, 0));              // EINVAL: not open for writing
+  SYS(c, write(ro, "x", 1));      // EBADF
+  SYS(c, pwrite(ro, "x", 1, 0));  // EBADF
+  SYS(c, ftruncate(ro, 0));       // EINVAL: not open for writing
   ReadRec(c, "read O_RDONLY", ro, 100);
   SYS(c, close(ro));
   const int wo = FD(c, open(c.P("f"), O_WRONLY));
@@ -466,7 +470,7 @@ void ReadOnlyAndWriteOnlyDescriptors(Ctx& c) {
   SYS(c, pwrite(wo, "C", 1, 0));
   SYS(c, close(wo));
   c.Check("f");
-  SYS(c, close(wo));                     // EBADF: closed twice
+  SYS(c, close(wo));  // EBADF: closed twice
 }
 
 void AppendMode(Ctx& c) {
@@ -730,9 +734,9 @@ void Unlink(Ctx& c) {
   SYS(c, unlink(c.P("f")));        // ENOENT
   SYS(c, unlink(c.P("missing")));  // ENOENT
   c.Write("g", "y");
-  SYS(c, unlink(c.P("g/")));       // ENOTDIR
-  SYS(c, unlink(c.P("g/x")));      // ENOTDIR
-  SYS(c, unlink(c.P("")));         // EISDIR
+  SYS(c, unlink(c.P("g/")));   // ENOTDIR
+  SYS(c, unlink(c.P("g/x")));  // ENOTDIR
+  SYS(c, unlink(c.P("")));     // EISDIR
   // A column rewritten several times goes with all its versions.
   c.Write("h", "1");
   c.Write("h", "2");
@@ -751,7 +755,8 @@ void UnlinkOpenFile(Ctx& c) {
   SYS(c, unlink(c.P("f")));
   struct stat st = {};
   SYS(c, fstat(fd, &st));
-  c.Value("fstat nlink of an unlinked open file", static_cast<long>(st.st_nlink));
+  c.Value("fstat nlink of an unlinked open file",
+          static_cast<long>(st.st_nlink));
   c.Value("fstat size of an unlinked open file", static_cast<long>(st.st_size));
   PreadRec(c, "read an unlinked open file", fd, 10, 0);
   SYS(c, pwrite(fd, "more", 4, 4));
@@ -773,8 +778,8 @@ void NoDirectoriesInsideARow(Ctx& c) {
                    "so there is none to remove");
   SYS(c, rmdir(c.P("missing")));  // ENOENT
   c.Write("f", "x");
-  SYS(c, rmdir(c.P("f")));         // ENOTDIR
-  SYS(c, mkdir(c.P("f"), 0755));   // EEXIST
+  SYS(c, rmdir(c.P("f")));        // ENOTDIR
+  SYS(c, mkdir(c.P("f"), 0755));  // EEXIST
   c.Listing("");
 }
 
@@ -784,10 +789,10 @@ void OtherFileTypesRefused(Ctx& c) {
   c.Write("f", "x");
   c.DocumentedCall("link(f, hard)", RES(link(c.P("f"), c.P("hard"))),
                    "-1 EPERM", "0", "no hard links (SPEC: EPERM)");
-  c.DocumentedCall("symlink(f, sym)", RES(symlink("f", c.P("sym"))),
-                   "-1 EPERM", "0", "no symlinks (SPEC: EPERM)");
-  c.DocumentedCall("mkfifo(fifo)", RES(mkfifo(c.P("fifo"), 0644)),
-                   "-1 EPERM", "0", "no special files (SPEC: EPERM)");
+  c.DocumentedCall("symlink(f, sym)", RES(symlink("f", c.P("sym"))), "-1 EPERM",
+                   "0", "no symlinks (SPEC: EPERM)");
+  c.DocumentedCall("mkfifo(fifo)", RES(mkfifo(c.P("fifo"), 0644)), "-1 EPERM",
+                   "0", "no special files (SPEC: EPERM)");
   c.DocumentedCall("mknod(chr)",
                    RES(mknod(c.P("chr"), S_IFCHR | 0644, makedev(1, 3))),
                    "-1 EPERM", "0", "no special files (SPEC: EPERM)");
@@ -926,8 +931,8 @@ void UtimensExplicit(Ctx& c) {
   c.Value("mtime ns", static_cast<long>(st.st_mtim.tv_nsec));
   // SPEC: a column's ctime is its version's timestamp, not the change time.
   c.Documented("ctime is the time of the change",
-               std::to_string(Ms(st.st_ctim) + kNowSlackMs >= t0),
-               "0", "1", "ctime = mtime = the version's timestamp (SPEC)");
+               std::to_string(Ms(st.st_ctim) + kNowSlackMs >= t0), "0", "1",
+               "ctime = mtime = the version's timestamp (SPEC)");
   c.Check("f");
   // Setting the same time again changes nothing.
   SYS(c, utimensat(AT_FDCWD, c.P("f"), Times(kAtime, kMtime).data(), 0));
@@ -937,8 +942,8 @@ void UtimensExplicit(Ctx& c) {
   SYS(c, write(fd, "y", 1));
   SYS(c, close(fd));
   c.Value("mtime after a write is now", MtimeOf(c, "f") + kNowSlackMs >= t0);
-  SYS(c, utimensat(AT_FDCWD, c.P("missing"),
-                   Times(kAtime, kMtime).data(), 0));  // ENOENT
+  SYS(c, utimensat(AT_FDCWD, c.P("missing"), Times(kAtime, kMtime).data(),
+                   0));  // ENOENT
   const timespec bad[2] = {{0, UTIME_OMIT}, {0, 1000000000}};
   SYS(c, utimensat(AT_FDCWD, c.P("f"), bad, 0));  // EINVAL
   c.Check("f");
@@ -962,18 +967,14 @@ void UtimensAtime(Ctx& c) {
 
 void UtimensNowAndOmit(Ctx& c) {
   c.Write("f", "x");
-  SYS(c, utimensat(AT_FDCWD, c.P("f"),
-                   Times(kOmit, kMtime).data(), 0));
+  SYS(c, utimensat(AT_FDCWD, c.P("f"), Times(kOmit, kMtime).data(), 0));
   c.Value("mtime set with atime omitted", MtimeOf(c, "f") == Ms(kMtime));
-  SYS(c, utimensat(AT_FDCWD, c.P("f"),
-                   Times(kAtime, kOmit).data(), 0));
+  SYS(c, utimensat(AT_FDCWD, c.P("f"), Times(kAtime, kOmit).data(), 0));
   c.Value("mtime kept when omitted", MtimeOf(c, "f") == Ms(kMtime));
-  SYS(c, utimensat(AT_FDCWD, c.P("f"),
-                   Times(kOmit, kOmit).data(), 0));
+  SYS(c, utimensat(AT_FDCWD, c.P("f"), Times(kOmit, kOmit).data(), 0));
   c.Value("mtime kept when both omitted", MtimeOf(c, "f") == Ms(kMtime));
   uint64_t t0 = NowMs();
-  SYS(c, utimensat(AT_FDCWD, c.P("f"),
-                   Times(kNow, kNow).data(), 0));
+  SYS(c, utimensat(AT_FDCWD, c.P("f"), Times(kNow, kNow).data(), 0));
   uint64_t t1 = NowMs();
   uint64_t m = MtimeOf(c, "f");
   c.Value("UTIME_NOW sets now", m + kNowSlackMs >= t0 && m <= t1 + kNowSlackMs);
@@ -1010,7 +1011,8 @@ void FutimensWhileWriting(Ctx& c) {
   SYS(c, futimens(fd2, Times(kAtime, kMtime).data()));
   SYS(c, pwrite(fd2, "P", 1, 0));
   SYS(c, close(fd2));
-  c.Value("a write after futimens sets now", MtimeOf(c, "f") + kNowSlackMs >= t0);
+  c.Value("a write after futimens sets now",
+          MtimeOf(c, "f") + kNowSlackMs >= t0);
   c.Check("f");
   c.Listing("", {{"f", 1}});
 }
@@ -1023,8 +1025,8 @@ void StatFields(Ctx& c) {
   SYS(c, stat(c.P("f"), &st));
   c.StatFields("stat(f)", st);
   // README: st_blocks is the size in 512-byte blocks; tmpfs counts pages.
-  c.Documented("st_blocks of a 5-byte file", static_cast<long>(st.st_blocks),
-               1, 8, "st_blocks = ceil(size / 512) (README, Sizes)");
+  c.Documented("st_blocks of a 5-byte file", static_cast<long>(st.st_blocks), 1,
+               8, "st_blocks = ceil(size / 512) (README, Sizes)");
   c.Value("st_blksize > 0", st.st_blksize > 0);
   struct stat again;
   stat(c.P("f"), &again);
@@ -1039,8 +1041,9 @@ void StatFields(Ctx& c) {
   c.Write("big", Pattern(10000));
   stat(c.P("big"), &st);
   c.StatFields("stat(big)", st);
-  c.Documented("st_blocks of a 10000-byte file", static_cast<long>(st.st_blocks),
-               20, 24, "st_blocks = ceil(size / 512) (README, Sizes)");
+  c.Documented("st_blocks of a 10000-byte file",
+               static_cast<long>(st.st_blocks), 20, 24,
+               "st_blocks = ceil(size / 512) (README, Sizes)");
   // Modes: the umask (022) applies at creation; chmod/fchmod change them.
   const int m = FD(c, open(c.P("m"), O_CREAT | O_WRONLY, 0777));
   SYS(c, fchmod(m, 0640));
@@ -1131,7 +1134,8 @@ void SeekTellDir(Ctx& c, const std::string& rel, size_t expected_entries) {
   if (names.size() > 20) {
     seekdir(d, pos[20]);
     dirent* e = readdir(d);
-    c.Value("seekdir back after the end", e != nullptr && names[20] == e->d_name);
+    c.Value("seekdir back after the end",
+            e != nullptr && names[20] == e->d_name);
   }
   rewinddir(d);
   dirent* first = readdir(d);
@@ -1150,14 +1154,16 @@ void ReaddirSeekTell(Ctx& c) {
   std::string failures;
   for (int i = 0; i < 300; ++i) {
     char name[64];
-    std::snprintf(name, sizeof(name), "entry-%03d-with-a-longer-name-%d", i, i * 7);
+    std::snprintf(name, sizeof(name), "entry-%03d-with-a-longer-name-%d", i,
+                  i * 7);
     const std::string r = c.WriteQuiet(name, std::to_string(i));
     if (r != "ok") failures += std::string(name) + ":" + r + " ";
   }
   std::map<std::string, int> versions;
   for (int i = 0; i < 300; i += 60) {
     char name[64];
-    std::snprintf(name, sizeof(name), "entry-%03d-with-a-longer-name-%d", i, i * 7);
+    std::snprintf(name, sizeof(name), "entry-%03d-with-a-longer-name-%d", i,
+                  i * 7);
     const std::string r = c.WriteQuiet(name, "rewritten");
     if (r != "ok") failures += std::string(name) + ":" + r + " ";
     versions[name] = 1;
@@ -1272,7 +1278,8 @@ void MmapReadWrite(Ctx& c) {
   SYS(c, close(fd));
   c.Check("f");
   const std::string now = c.Read("f");
-  c.Value("bytes at 5000", now.size() >= 5004 ? now.substr(5000, 4) : "<short>");
+  c.Value("bytes at 5000",
+          now.size() >= 5004 ? now.substr(5000, 4) : "<short>");
   // A write through a descriptor is seen by an existing mapping.
   const int fd2 = FD(c, open(c.P("f"), O_RDWR));
   void* r = mmap(nullptr, 10000, PROT_READ, MAP_SHARED, fd2, 0);
@@ -1363,7 +1370,8 @@ void CopyFileRange(Ctx& c) {
   const int out = FD(c, open(c.P("dst"), O_WRONLY | O_CREAT | O_TRUNC, 0644));
   loff_t off_in = 1000, off_out = 0;
   SYS(c, copy_file_range(in, &off_in, out, &off_out, 50000, 0));
-  c.Value("offsets after copy", std::to_string(off_in) + " " + std::to_string(off_out));
+  c.Value("offsets after copy",
+          std::to_string(off_in) + " " + std::to_string(off_out));
   SYS(c, close(out));
   SYS(c, close(in));
   c.Check("dst");
@@ -1409,10 +1417,9 @@ void Xattrs(Ctx& c) {
   SYS(c, getxattr(c.P("f"), "user.missing", nullptr, 0));  // ENODATA
   SYS(c, listxattr(c.P("f"), nullptr, 0));
   // README: setxattr answers ENOTSUP (cp, tar, rsync then carry on).
-  c.DocumentedCall("setxattr(user.k)",
-                   RES(setxattr(c.P("f"), "user.k", "v", 1, 0)),
-                   "-1 EOPNOTSUPP", "0",
-                   "rowfs stores no user xattrs on columns (README)");
+  c.DocumentedCall(
+      "setxattr(user.k)", RES(setxattr(c.P("f"), "user.k", "v", 1, 0)),
+      "-1 EOPNOTSUPP", "0", "rowfs stores no user xattrs on columns (README)");
   SYS(c, removexattr(c.P("f"), "user.missing"));  // ENODATA
   c.Check("f");
 }
@@ -1430,8 +1437,8 @@ void ListedWhileBeingWritten(Ctx& c) {
   c.Check("f");
 }
 
-// ------------------------------------------------------------------ directories
-// These run in a dataset, whose subdirectories are rows.
+// ------------------------------------------------------------------
+// directories These run in a dataset, whose subdirectories are rows.
 
 void MkdirRmdir(Ctx& c) {
   SYS(c, mkdir(c.P("d"), 0777));
@@ -1440,22 +1447,22 @@ void MkdirRmdir(Ctx& c) {
   SYS(c, mkdir(c.P("m"), 0700));
   c.Stat("m");
   c.Write("d/f", "x");
-  SYS(c, rmdir(c.P("d")));        // ENOTEMPTY
-  SYS(c, unlink(c.P("d")));       // EISDIR
-  SYS(c, rmdir(c.P("d/f")));      // ENOTDIR
-  SYS(c, mkdir(c.P("d/f"), 0755));  // EEXIST
-  SYS(c, mkdir(c.P("d/f/x"), 0755));  // ENOTDIR
+  SYS(c, rmdir(c.P("d")));             // ENOTEMPTY
+  SYS(c, unlink(c.P("d")));            // EISDIR
+  SYS(c, rmdir(c.P("d/f")));           // ENOTDIR
+  SYS(c, mkdir(c.P("d/f"), 0755));     // EEXIST
+  SYS(c, mkdir(c.P("d/f/x"), 0755));   // ENOTDIR
   SYS(c, mkdir(c.P("nope/x"), 0755));  // ENOENT
-  SYS(c, rmdir(c.P("d/.")));      // EINVAL
+  SYS(c, rmdir(c.P("d/.")));           // EINVAL
   SYS(c, unlink(c.P("d/f")));
   SYS(c, rmdir(c.P("d")));
-  SYS(c, rmdir(c.P("d")));        // ENOENT
+  SYS(c, rmdir(c.P("d")));  // ENOENT
   c.Stat("d");
   // A directory with only versions of a column is not empty either.
   SYS(c, mkdir(c.P("v"), 0755));
   c.Write("v/c", "1");
   c.Write("v/c", "2");
-  SYS(c, rmdir(c.P("v")));        // ENOTEMPTY
+  SYS(c, rmdir(c.P("v")));  // ENOTEMPTY
   SYS(c, unlink(c.P("v/c")));
   SYS(c, rmdir(c.P("v")));
   // The link count of a directory with files and no subdirectories.
@@ -1508,7 +1515,8 @@ void RenameDirectories(Ctx& c) {
   SYS(c, rename(c.P("e"), c.P("full")));
   c.Check("e/f");
   c.Check("full/g");
-  SYS(c, renameat2(AT_FDCWD, c.P("e"), AT_FDCWD, c.P("full"), RENAME_NOREPLACE));
+  SYS(c,
+      renameat2(AT_FDCWD, c.P("e"), AT_FDCWD, c.P("full"), RENAME_NOREPLACE));
   SYS(c, renameat2(AT_FDCWD, c.P("e"), AT_FDCWD, c.P("full"), RENAME_EXCHANGE));
   c.Check("e/g");
   c.Check("full/f");
@@ -1558,7 +1566,8 @@ void ReaddirSeekTellDirectories(Ctx& c) {
   std::string failures;
   for (int i = 0; i < 300; ++i) {
     char name[64];
-    std::snprintf(name, sizeof(name), "dir-%03d-with-a-longer-name-%d", i, i * 3);
+    std::snprintf(name, sizeof(name), "dir-%03d-with-a-longer-name-%d", i,
+                  i * 3);
     if (mkdir(c.P(name), 0755) != 0) failures += std::string(name) + " ";
   }
   c.Value("300 directories made", failures.empty() ? "ok" : failures);
@@ -1631,7 +1640,8 @@ const Scenario kScenarios[] = {
     {"RenameDirectories", Level::kDataset, RenameDirectories},
     {"RmdirWhileAFileIsBeingWritten", Level::kDataset,
      RmdirWhileAFileIsBeingWritten},
-    {"RenameDirectoryWithOpenFile", Level::kDataset, RenameDirectoryWithOpenFile},
+    {"RenameDirectoryWithOpenFile", Level::kDataset,
+     RenameDirectoryWithOpenFile},
     {"ReaddirSeekTellDirectories", Level::kDataset, ReaddirSeekTellDirectories},
 };
 
@@ -1690,7 +1700,8 @@ TEST_P(PosixParityTest, SameAsTmpfs) {
   // record shows as one line, not as a shift of all the following ones.
   const auto& a = ref.log();
   const auto& b = got.log();
-  std::vector<std::vector<int>> lcs(a.size() + 1, std::vector<int>(b.size() + 1));
+  std::vector<std::vector<int>> lcs(a.size() + 1,
+                                    std::vector<int>(b.size() + 1));
   for (size_t i = a.size(); i-- > 0;) {
     for (size_t j = b.size(); j-- > 0;) {
       lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1
@@ -1705,7 +1716,8 @@ TEST_P(PosixParityTest, SameAsTmpfs) {
       diff << "    " << a[i] << "\n";
       ++i;
       ++j;
-    } else if (j == b.size() || (i < a.size() && lcs[i + 1][j] >= lcs[i][j + 1])) {
+    } else if (j == b.size() ||
+               (i < a.size() && lcs[i + 1][j] >= lcs[i][j + 1])) {
       ++mismatches;
       diff << "  - tmpfs: " << a[i++] << "\n";
     } else {
@@ -1721,11 +1733,11 @@ TEST_P(PosixParityTest, SameAsTmpfs) {
                            << diff.str();
 }
 
-INSTANTIATE_TEST_SUITE_P(Scenarios, PosixParityTest,
-                         ::testing::ValuesIn(kScenarios),
-                         [](const ::testing::TestParamInfo<Scenario>& param_info) {
-                           return std::string(param_info.param.name);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Scenarios, PosixParityTest, ::testing::ValuesIn(kScenarios),
+    [](const ::testing::TestParamInfo<Scenario>& param_info) {
+      return std::string(param_info.param.name);
+    });
 
 }  // namespace
 }  // namespace rowfs

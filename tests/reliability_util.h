@@ -14,9 +14,9 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "mount_fixture.h"
-#include <vector>
 
 namespace rowfs::reliability {
 

@@ -230,8 +230,8 @@ TEST_F(StoreApiTest, VersionQueriesUseInclusiveBoundsAndLimit) {
       got.push_back(v.ts);
       EXPECT_EQ(v.value, "v" + std::to_string(v.ts));
     }
-    EXPECT_EQ(got, c.expected) << c.q.limit << " " << c.q.min_ts << " "
-                               << c.q.max_ts;
+    EXPECT_EQ(got, c.expected)
+        << c.q.limit << " " << c.q.min_ts << " " << c.q.max_ts;
   }
   std::vector<Version> none;
   ASSERT_OK(store().ListVersions("ds", "r", "missing", {}, &none));
@@ -311,8 +311,8 @@ TEST_F(StoreApiTest, ListColumnsGroupsVersionsNewestFirst) {
 
 TEST_F(StoreApiTest, RowListingPagesAndSkipsCells) {
   // Row names that share prefixes and bytes around the separator.
-  const std::vector<std::string> names = {"a", "a\x01", "ab", "b", "b b",
-                                          "\xff"};
+  const std::vector<std::string> names = {"a", "a\x01", "ab",
+                                          "b", "b b",   "\xff"};
   for (const auto& n : names) {
     for (int c = 0; c < 300; ++c) {
       ASSERT_OK(store().Put("ds", n, "col" + std::to_string(c), "v", 1));
@@ -398,7 +398,8 @@ TEST_F(StoreApiTest, AsOfShowsEachColumnAtThatTime) {
   std::string value;
   EXPECT_CODE(store().GetVersion("ds", "r", "c", 30, &value, at25), kNotFound);
   ColumnInfo info;
-  EXPECT_CODE(store().StatColumn("ds", "r", "later", &info, 1, at25), kNotFound);
+  EXPECT_CODE(store().StatColumn("ds", "r", "later", &info, 1, at25),
+              kNotFound);
   std::vector<ColumnInfo> cols;
   ASSERT_OK(store().ListColumns("ds", "r", &cols, at25));
   ASSERT_EQ(cols.size(), 1u);
@@ -466,7 +467,8 @@ TEST_F(StoreApiTest, RenameOverExistingColumnKeepsTargetHistory) {
                                MoveMode::kReplace));
   EXPECT_EQ(Latest("ds", "r", "dst"), "edited");
   // The source's timestamp is kept when it is newer than the target's.
-  EXPECT_EQ(Timestamps("ds", "r", "dst"), (std::vector<uint64_t>{300, 200, 100}));
+  EXPECT_EQ(Timestamps("ds", "r", "dst"),
+            (std::vector<uint64_t>{300, 200, 100}));
   ColumnInfo info;
   EXPECT_CODE(store().StatColumn("ds", "r", "tmp", &info), kNotFound);
 
@@ -553,21 +555,23 @@ TEST_F(StoreApiTest, RowRenameMovesAllCells) {
 
   // Onto an empty row: allowed. Onto a non-empty one: NotEmpty.
   ASSERT_OK(store().CreateRow("other", "empty", kDirAttrs));
-  ASSERT_OK(store().MoveRow("other", "dst", "other", "empty", MoveMode::kReplace));
+  ASSERT_OK(
+      store().MoveRow("other", "dst", "other", "empty", MoveMode::kReplace));
   EXPECT_EQ(Latest("other", "empty", "b"), "3");
   ASSERT_OK(store().Put("other", "full", "x", "y", 1));
-  EXPECT_CODE(store().MoveRow("other", "empty", "other", "full",
-                              MoveMode::kReplace),
-              kNotEmpty);
-  EXPECT_CODE(store().MoveRow("other", "empty", "other", "full",
-                              MoveMode::kNoReplace),
-              kAlreadyExists);
-  ASSERT_OK(store().MoveRow("other", "empty", "other", "full",
-                            MoveMode::kExchange));
+  EXPECT_CODE(
+      store().MoveRow("other", "empty", "other", "full", MoveMode::kReplace),
+      kNotEmpty);
+  EXPECT_CODE(
+      store().MoveRow("other", "empty", "other", "full", MoveMode::kNoReplace),
+      kAlreadyExists);
+  ASSERT_OK(
+      store().MoveRow("other", "empty", "other", "full", MoveMode::kExchange));
   EXPECT_EQ(Latest("other", "full", "b"), "3");
   EXPECT_EQ(Latest("other", "empty", "x"), "y");
-  EXPECT_CODE(store().MoveRow("other", "nope", "other", "x", MoveMode::kReplace),
-              kNotFound);
+  EXPECT_CODE(
+      store().MoveRow("other", "nope", "other", "x", MoveMode::kReplace),
+      kNotFound);
 }
 
 TEST_F(StoreApiTest, RestampMovesAVersion) {

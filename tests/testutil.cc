@@ -19,8 +19,8 @@ namespace rowfs {
 
 TempDir::TempDir(const std::string& prefix) {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/" + prefix +
-                     "-XXXXXX";
+  std::string tmpl =
+      std::string(base && *base ? base : "/tmp") + "/" + prefix + "-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) {
     throw std::runtime_error("mkdtemp failed for " + tmpl);
   }
@@ -34,7 +34,9 @@ TempDir::~TempDir() {
 
 StoreTest::StoreTest() { options_.clock = &clock_; }
 
-void StoreTest::SetUp() { ASSERT_OK(Store::Open(options_, db_path(), &store_)); }
+void StoreTest::SetUp() {
+  ASSERT_OK(Store::Open(options_, db_path(), &store_));
+}
 
 void StoreTest::Reopen() {
   store_.reset();

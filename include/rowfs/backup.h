@@ -23,7 +23,7 @@ struct BackupEntry {
   int64_t timestamp = 0;  // seconds since the epoch
   uint64_t size = 0;      // bytes of the files it references
   uint32_t files = 0;
-  std::string metadata;   // "rowfs <version>, <db path>"
+  std::string metadata;  // "rowfs <version>, <db path>"
 };
 
 // Called now and then with the bytes copied so far.

@@ -38,8 +38,7 @@ struct ParsedKey {
   uint64_t ts = 0;          // only meaningful for kCell
 };
 
-std::string CellKey(std::string_view row, std::string_view column,
-                    uint64_t ts);
+std::string CellKey(std::string_view row, std::string_view column, uint64_t ts);
 std::string ColumnMetaKey(std::string_view row, std::string_view column);
 std::string RowMetaKey(std::string_view row);
 

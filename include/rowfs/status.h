@@ -24,34 +24,38 @@ class Status {
  public:
   enum class Code : unsigned char {
     kOk = 0,
-    kNotFound,          // the dataset/row/column/version does not exist
-    kAlreadyExists,     // the target exists and the operation may not replace it
-    kNotEmpty,          // a dataset or row still holds entries
-    kInvalidArgument,   // a malformed name, timestamp, key or option
-    kNameTooLong,       // a name exceeds its level's limit
-    kNotPermitted,      // the layout does not allow this (e.g. file at root)
-    kNotSupported,      // a valid request rowfs does not implement
-    kReadOnly,          // the store was opened read-only
-    kBusy,              // the database is locked by another process
-    kNoSpace,           // the device holding the database is full
-    kIOError,           // a real I/O failure
-    kCorruption,        // the database content is not what rowfs wrote
-    kCrossDevice,       // a move between places rowfs cannot move atomically
-    kTooLarge,          // a value or offset beyond rowfs's limits
-    kNoAttribute,       // an extended attribute that is not set
-    kNoNamespace,       // an xattr namespace rowfs does not keep (security.*)
-    kRange,             // a caller's buffer is too small
-    kStale,             // a name the caller holds no longer exists: look again
+    kNotFound,         // the dataset/row/column/version does not exist
+    kAlreadyExists,    // the target exists and the operation may not replace it
+    kNotEmpty,         // a dataset or row still holds entries
+    kInvalidArgument,  // a malformed name, timestamp, key or option
+    kNameTooLong,      // a name exceeds its level's limit
+    kNotPermitted,     // the layout does not allow this (e.g. file at root)
+    kNotSupported,     // a valid request rowfs does not implement
+    kReadOnly,         // the store was opened read-only
+    kBusy,             // the database is locked by another process
+    kNoSpace,          // the device holding the database is full
+    kIOError,          // a real I/O failure
+    kCorruption,       // the database content is not what rowfs wrote
+    kCrossDevice,      // a move between places rowfs cannot move atomically
+    kTooLarge,         // a value or offset beyond rowfs's limits
+    kNoAttribute,      // an extended attribute that is not set
+    kNoNamespace,      // an xattr namespace rowfs does not keep (security.*)
+    kRange,            // a caller's buffer is too small
+    kStale,            // a name the caller holds no longer exists: look again
   };
 
   Status() noexcept = default;
 
   static Status OK() { return Status(); }
-  static Status NotFound(std::string_view msg) { return {Code::kNotFound, msg}; }
+  static Status NotFound(std::string_view msg) {
+    return {Code::kNotFound, msg};
+  }
   static Status AlreadyExists(std::string_view msg) {
     return {Code::kAlreadyExists, msg};
   }
-  static Status NotEmpty(std::string_view msg) { return {Code::kNotEmpty, msg}; }
+  static Status NotEmpty(std::string_view msg) {
+    return {Code::kNotEmpty, msg};
+  }
   static Status InvalidArgument(std::string_view msg) {
     return {Code::kInvalidArgument, msg};
   }
@@ -64,7 +68,9 @@ class Status {
   static Status NotSupported(std::string_view msg) {
     return {Code::kNotSupported, msg};
   }
-  static Status ReadOnly(std::string_view msg) { return {Code::kReadOnly, msg}; }
+  static Status ReadOnly(std::string_view msg) {
+    return {Code::kReadOnly, msg};
+  }
   static Status Busy(std::string_view msg) { return {Code::kBusy, msg}; }
   static Status NoSpace(std::string_view msg) { return {Code::kNoSpace, msg}; }
   static Status IOError(std::string_view msg) { return {Code::kIOError, msg}; }
@@ -74,7 +80,9 @@ class Status {
   static Status CrossDevice(std::string_view msg) {
     return {Code::kCrossDevice, msg};
   }
-  static Status TooLarge(std::string_view msg) { return {Code::kTooLarge, msg}; }
+  static Status TooLarge(std::string_view msg) {
+    return {Code::kTooLarge, msg};
+  }
   static Status NoAttribute(std::string_view msg) {
     return {Code::kNoAttribute, msg};
   }
@@ -113,10 +121,10 @@ std::string_view CodeName(Status::Code code);
 }  // namespace rowfs
 
 // Propagates a non-OK Status to the caller.
-#define ROWFS_RETURN_IF_ERROR(expr)        \
-  do {                                     \
-    ::rowfs::Status _rowfs_s = (expr);     \
-    if (!_rowfs_s.ok()) return _rowfs_s;   \
+#define ROWFS_RETURN_IF_ERROR(expr)      \
+  do {                                   \
+    ::rowfs::Status _rowfs_s = (expr);   \
+    if (!_rowfs_s.ok()) return _rowfs_s; \
   } while (0)
 
 #endif  // ROWFS_STATUS_H_

@@ -56,11 +56,11 @@ inline constexpr uint64_t kServerTimestamp = UINT64_MAX;
 
 // Ownership, permissions and (for directories) modification time.
 struct Attrs {
-  uint32_t mode = 0;       // permission bits (07777); the type is implied
+  uint32_t mode = 0;  // permission bits (07777); the type is implied
   uint32_t uid = 0;
   uint32_t gid = 0;
-  uint64_t mtime_ms = 0;   // datasets and rows only; a column's is its ts
-  uint32_t flags = 0;      // kAttr* bits, meaning is the caller's
+  uint64_t mtime_ms = 0;  // datasets and rows only; a column's is its ts
+  uint32_t flags = 0;     // kAttr* bits, meaning is the caller's
   bool operator==(const Attrs&) const = default;
 };
 
@@ -304,8 +304,8 @@ class Store {
                    const ReadView& view = {}) const;
   // The bytes of one visible version. NotFound when there is none at `ts`.
   Status GetVersion(std::string_view dataset, std::string_view row,
-                    std::string_view column, uint64_t ts,
-                    std::string* value, const ReadView& view = {}) const;
+                    std::string_view column, uint64_t ts, std::string* value,
+                    const ReadView& view = {}) const;
   // Visible versions selected by `query`, with their bytes. OK with an empty
   // result when nothing matches.
   Status ListVersions(std::string_view dataset, std::string_view row,
@@ -317,15 +317,14 @@ class Store {
   // `max_versions` of them (0 = all). NotFound when it has none.
   Status StatColumn(std::string_view dataset, std::string_view row,
                     std::string_view column, ColumnInfo* info,
-                    size_t max_versions = 1,
-                    const ReadView& view = {}) const;
+                    size_t max_versions = 1, const ReadView& view = {}) const;
   // One visible version's size, plus the column's attrs, in info->versions[0].
   Status StatVersion(std::string_view dataset, std::string_view row,
-                     std::string_view column, uint64_t ts,
-                     ColumnInfo* info, const ReadView& view = {}) const;
+                     std::string_view column, uint64_t ts, ColumnInfo* info,
+                     const ReadView& view = {}) const;
   // The row's attrs. NotFound when the row does not exist.
-  Status StatRow(std::string_view dataset, std::string_view row,
-                 RowInfo* info, const ReadView& view = {}) const;
+  Status StatRow(std::string_view dataset, std::string_view row, RowInfo* info,
+                 const ReadView& view = {}) const;
   // Every column of the row that has a visible version, in key order, each
   // with its visible versions (sizes only). NotFound when the row does not
   // exist.
@@ -376,14 +375,15 @@ class Store {
   // Size and health figures of one dataset, or of all of them summed when
   // `dataset` is empty (the block cache figures are database-wide).
   struct Stats {
-    uint64_t live_data_bytes = 0;           // rocksdb.estimate-live-data-size
-    uint64_t sst_bytes = 0;                 // rocksdb.total-sst-files-size
-    uint64_t memtable_bytes = 0;            // rocksdb.cur-size-all-mem-tables
-    uint64_t keys = 0;                      // rocksdb.estimate-num-keys
-    uint64_t pending_compaction_bytes = 0;  // ...estimate-pending-compaction-bytes
+    uint64_t live_data_bytes = 0;  // rocksdb.estimate-live-data-size
+    uint64_t sst_bytes = 0;        // rocksdb.total-sst-files-size
+    uint64_t memtable_bytes = 0;   // rocksdb.cur-size-all-mem-tables
+    uint64_t keys = 0;             // rocksdb.estimate-num-keys
+    uint64_t pending_compaction_bytes =
+        0;  // ...estimate-pending-compaction-bytes
     uint64_t block_cache_hits = 0;
     uint64_t block_cache_misses = 0;
-    uint64_t block_cache_bytes = 0;         // in use
+    uint64_t block_cache_bytes = 0;  // in use
   };
   Status GetStats(std::string_view dataset, Stats* stats) const;
 

@@ -18,8 +18,9 @@
 //   ROWFS_BENCH_RSS_ROWS     rows of the bounded-memory dataset (1000000)
 //   ROWFS_BENCH_VERSIONS     versions of the deep column (default 1000)
 //   ROWFS_BENCH_COMPRESSION  none|snappy|lz4|zstd|zlib (default: rowfs's, lz4)
-//   ROWFS_BENCH_OPTIONS      store options, e.g. row_prefix_bloom=1,bloom_bits=0
-//   ROWFS_BENCH_DIR          where temporary databases go (default $TMPDIR
+//   ROWFS_BENCH_OPTIONS      store options, e.g.
+//   row_prefix_bloom=1,bloom_bits=0 ROWFS_BENCH_DIR          where temporary
+//   databases go (default $TMPDIR
 //                            or /tmp); each is removed afterwards.
 #include <benchmark/benchmark.h>
 #include <malloc.h>
@@ -172,8 +173,10 @@ StoreOptions BenchOptions() {
       const std::string_view kv = rest.substr(0, comma);
       const size_t eq = kv.find('=');
       if (eq != std::string_view::npos) {
-        const Status s = SetStoreOption(&o, kv.substr(0, eq), kv.substr(eq + 1));
-        if (!s.ok()) std::fprintf(stderr, "core_bench: %s\n", s.ToString().c_str());
+        const Status s =
+            SetStoreOption(&o, kv.substr(0, eq), kv.substr(eq + 1));
+        if (!s.ok())
+          std::fprintf(stderr, "core_bench: %s\n", s.ToString().c_str());
       }
       rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
     }
@@ -250,8 +253,9 @@ BenchDb* ListDb(benchmark::State& state) {
   auto db = std::make_unique<BenchDb>();
   ValueGen values(301);
   if (!Check(state, db->Create(), "create") ||
-      !Check(state, FillRows(db->store.get(), Cfg().list_rows,
-                             kCellsPerListedRow, &values),
+      !Check(state,
+             FillRows(db->store.get(), Cfg().list_rows, kCellsPerListedRow,
+                      &values),
              "fill") ||
       !Check(state, db->FlushAndReopen(), "flush")) {
     return nullptr;
@@ -287,7 +291,8 @@ using SteadyClock = std::chrono::steady_clock;
 
 double NsPerOp(SteadyClock::time_point start, uint64_t ops) {
   const double ns =
-      std::chrono::duration<double, std::nano>(SteadyClock::now() - start).count();
+      std::chrono::duration<double, std::nano>(SteadyClock::now() - start)
+          .count();
   return ops == 0 ? 0 : ns / static_cast<double>(ops);
 }
 
@@ -393,7 +398,8 @@ void BM_RowCursor(benchmark::State& state) {
   const auto start = SteadyClock::now();
   for (auto _ : state) {
     Status s;
-    std::unique_ptr<RowCursor> cursor = db->store->NewRowCursor(kDataset, {}, &s);
+    std::unique_ptr<RowCursor> cursor =
+        db->store->NewRowCursor(kDataset, {}, &s);
     if (!Check(state, s, "cursor")) break;
     RowInfo row;
     uint64_t n = 0;
@@ -441,7 +447,12 @@ void BM_ListRowsPaged(benchmark::State& state) {
 
 // ---------------------------------------------------------------- versions
 
-enum class VersionsOp { kListVersions, kStatColumnAll, kStatColumnLatest, kListColumns };
+enum class VersionsOp {
+  kListVersions,
+  kStatColumnAll,
+  kStatColumnLatest,
+  kListColumns
+};
 
 void RunVersions(benchmark::State& state, VersionsOp op) {
   BenchDb* db = VersionsDb(state);
@@ -478,20 +489,26 @@ void RunVersions(benchmark::State& state, VersionsOp op) {
   }
   // items = versions returned; ns_per_op is per call.
   state.SetItemsProcessed(static_cast<int64_t>(items));
-  state.counters["versions_per_s"] =
-      benchmark::Counter(static_cast<double>(items), benchmark::Counter::kIsRate);
-  state.counters["calls_per_s"] =
-      benchmark::Counter(static_cast<double>(calls), benchmark::Counter::kIsRate);
+  state.counters["versions_per_s"] = benchmark::Counter(
+      static_cast<double>(items), benchmark::Counter::kIsRate);
+  state.counters["calls_per_s"] = benchmark::Counter(
+      static_cast<double>(calls), benchmark::Counter::kIsRate);
   state.counters["ns_per_op"] = NsPerOp(start, calls);
   state.counters["versions"] = static_cast<double>(Cfg().versions);
 }
 
-void BM_ListVersions(benchmark::State& s) { RunVersions(s, VersionsOp::kListVersions); }
-void BM_StatColumnAll(benchmark::State& s) { RunVersions(s, VersionsOp::kStatColumnAll); }
+void BM_ListVersions(benchmark::State& s) {
+  RunVersions(s, VersionsOp::kListVersions);
+}
+void BM_StatColumnAll(benchmark::State& s) {
+  RunVersions(s, VersionsOp::kStatColumnAll);
+}
 void BM_StatColumnLatest(benchmark::State& s) {
   RunVersions(s, VersionsOp::kStatColumnLatest);
 }
-void BM_ListColumns(benchmark::State& s) { RunVersions(s, VersionsOp::kListColumns); }
+void BM_ListColumns(benchmark::State& s) {
+  RunVersions(s, VersionsOp::kListColumns);
+}
 
 // ---------------------------------------------------------------- memory
 
@@ -615,7 +632,9 @@ void RegisterAll() {
   RegisterBenchmark("BM_PutExplicitTs", BM_PutExplicitTs)
       ->Iterations(num)
       ->UseRealTime();
-  RegisterBenchmark("BM_GetLatest", BM_GetLatest)->Iterations(num)->UseRealTime();
+  RegisterBenchmark("BM_GetLatest", BM_GetLatest)
+      ->Iterations(num)
+      ->UseRealTime();
   RegisterBenchmark("BM_RowCursor", BM_RowCursor)
       ->Iterations(3)
       ->UseRealTime()
@@ -631,10 +650,8 @@ void RegisterAll() {
       {"BM_StatColumnLatest", BM_StatColumnLatest},
       {"BM_ListColumns", BM_ListColumns}};
   for (const auto& [name, fn] : version_benchmarks) {
-    RegisterBenchmark(name, fn)
-        ->MinTime(0.3)
-        ->UseRealTime()
-        ->Unit(benchmark::kMicrosecond);
+    RegisterBenchmark(name, fn)->MinTime(0.3)->UseRealTime()->Unit(
+        benchmark::kMicrosecond);
   }
   RegisterBenchmark("BM_RowCursorRss", BM_RowCursorRss)
       ->Iterations(1)

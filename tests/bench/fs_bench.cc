@@ -85,7 +85,8 @@ struct Config {
   std::string stats;
 };
 
-[[noreturn]] void Die(const std::string& what, const std::string& path, int err) {
+[[noreturn]] void Die(const std::string& what, const std::string& path,
+                      int err) {
   std::fprintf(stderr, "fs_bench: %s %s: %s\n", what.c_str(), path.c_str(),
                std::strerror(err));
   std::exit(1);
@@ -109,7 +110,8 @@ uint64_t ParseCount(const char* flag, const char* v) {
   errno = 0;
   const unsigned long long n = std::strtoull(v, &end, 10);
   if (errno != 0 || end == v || *end != '\0' || n == 0) {
-    std::fprintf(stderr, "fs_bench: %s needs a positive number, got '%s'\n", flag, v);
+    std::fprintf(stderr, "fs_bench: %s needs a positive number, got '%s'\n",
+                 flag, v);
     std::exit(2);
   }
   return n;
@@ -172,7 +174,8 @@ std::vector<std::string> Dirs(const Config& c) {
   if (c.shape == "row") {
     out.push_back(c.dir);
   } else {
-    for (uint64_t d = 0; d < c.dirs; ++d) out.push_back(c.dir + "/" + Name('r', d, c.dirs));
+    for (uint64_t d = 0; d < c.dirs; ++d)
+      out.push_back(c.dir + "/" + Name('r', d, c.dirs));
   }
   return out;
 }
@@ -268,7 +271,8 @@ uint64_t ListDir(const std::string& dir,
       std::memcpy(&reclen, buf + pos + kDirentReclen, sizeof reclen);
       const char* name = buf + pos + kDirentName;
       pos += reclen;
-      if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) {
+      if (name[0] == '.' &&
+          (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) {
         continue;
       }
       ++count;
@@ -284,7 +288,8 @@ std::map<std::string, int64_t> ReadStats(const std::string& path) {
   std::map<std::string, int64_t> out;
   if (path.empty()) return out;
   std::string buf(65536, '\0');
-  const ssize_t n = getxattr(path.c_str(), "user.rowfs.stats", buf.data(), buf.size());
+  const ssize_t n =
+      getxattr(path.c_str(), "user.rowfs.stats", buf.data(), buf.size());
   if (n < 0) Die("getxattr user.rowfs.stats", path, errno);
   buf.resize(static_cast<size_t>(n));
   size_t pos = 0;
@@ -295,7 +300,8 @@ std::map<std::string, int64_t> ReadStats(const std::string& path) {
     pos = end + 1;
     const size_t eq = line.find('=');
     if (line.rfind("ops_", 0) != 0 || eq == std::string::npos) continue;
-    out[line.substr(4, eq - 4)] = std::strtoll(line.c_str() + eq + 1, nullptr, 10);
+    out[line.substr(4, eq - 4)] =
+        std::strtoll(line.c_str() + eq + 1, nullptr, 10);
   }
   return out;
 }
@@ -321,9 +327,9 @@ void Measure(const Config& c, const std::function<Result()>& pass) {
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   const auto after = ReadStats(c.stats);
   if (r.amount == 0) r.amount = static_cast<double>(r.ops);
-  std::printf("phase=%s ops=%llu seconds=%.6f rate=%.1f unit=%s", c.phase.c_str(),
-              static_cast<unsigned long long>(r.ops), r.seconds,
-              r.seconds > 0 ? r.amount / r.seconds : 0.0, r.unit);
+  std::printf("phase=%s ops=%llu seconds=%.6f rate=%.1f unit=%s",
+              c.phase.c_str(), static_cast<unsigned long long>(r.ops),
+              r.seconds, r.seconds > 0 ? r.amount / r.seconds : 0.0, r.unit);
   std::printf("%s", r.extra.c_str());
   if (!c.stats.empty()) {
     std::map<std::string, int64_t> diff;
@@ -335,7 +341,8 @@ void Measure(const Config& c, const std::function<Result()>& pass) {
     // counts); it is not the phase's.
     if (diff.contains("xattr")) --diff["xattr"];
     for (const auto& [k, v] : diff) {
-      if (v != 0) std::printf(" req_%s=%lld", k.c_str(), static_cast<long long>(v));
+      if (v != 0)
+        std::printf(" req_%s=%lld", k.c_str(), static_cast<long long>(v));
     }
   }
   std::printf("\n");
@@ -425,7 +432,8 @@ int Run(const Config& c) {
         }
         const uint64_t n = ListDir(d, fn);
         if (n != c.files) {
-          std::fprintf(stderr, "fs_bench: %s lists %llu entries, expected %llu\n",
+          std::fprintf(stderr,
+                       "fs_bench: %s lists %llu entries, expected %llu\n",
                        d.c_str(), static_cast<unsigned long long>(n),
                        static_cast<unsigned long long>(c.files));
           std::exit(1);
@@ -448,16 +456,19 @@ int Run(const Config& c) {
       uint64_t done = 0, requests = 0;
       double close_seconds = 0;
       if (p == "seqwrite") {
-        const int fd = open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+        const int fd =
+            open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
         if (fd < 0) Die("open", path, errno);
         for (; done < total; ++requests) {
-          const size_t n = static_cast<size_t>(std::min<uint64_t>(block, total - done));
+          const size_t n =
+              static_cast<size_t>(std::min<uint64_t>(block, total - done));
           WriteAll(fd, data.data(), n, path);
           done += n;
         }
         const auto close_start = Clock::now();
         if (close(fd) != 0) Die("close", path, errno);
-        close_seconds = std::chrono::duration<double>(Clock::now() - close_start).count();
+        close_seconds =
+            std::chrono::duration<double>(Clock::now() - close_start).count();
       } else {
         const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) Die("open", path, errno);
@@ -473,7 +484,8 @@ int Run(const Config& c) {
         }
         if (close(fd) != 0) Die("close", path, errno);
         if (done != total) {
-          std::fprintf(stderr, "fs_bench: read %llu bytes of %s, expected %llu\n",
+          std::fprintf(stderr,
+                       "fs_bench: read %llu bytes of %s, expected %llu\n",
                        static_cast<unsigned long long>(done), path.c_str(),
                        static_cast<unsigned long long>(total));
           std::exit(1);
@@ -482,7 +494,8 @@ int Run(const Config& c) {
       Result r{requests};
       r.unit = "MiB/s";
       r.amount = static_cast<double>(done) / (1 << 20);
-      if (p == "seqwrite") r.extra = " close_seconds=" + std::to_string(close_seconds);
+      if (p == "seqwrite")
+        r.extra = " close_seconds=" + std::to_string(close_seconds);
       return r;
     });
     return 0;
@@ -505,7 +518,8 @@ int Run(const Config& c) {
       for (uint64_t t = 0; t < c.threads; ++t) {
         threads.emplace_back([&, t] {
           start.arrive_and_wait();
-          for (const std::string& f : work[t]) WriteFile(f, O_CREAT | O_EXCL, value);
+          for (const std::string& f : work[t])
+            WriteFile(f, O_CREAT | O_EXCL, value);
         });
       }
       // The clock started before the threads were spawned; release them at

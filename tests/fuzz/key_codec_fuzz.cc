@@ -79,8 +79,10 @@ std::string Name(FuzzedDataProvider& in, bool allow_empty) {
 void CheckBuild(FuzzedDataProvider& in) {
   const std::string row = Name(in, false);
   const std::string column = Name(in, false);
-  const uint64_t ts1 = in.ConsumeIntegralInRange<uint64_t>(0, rowfs::kMaxTimestamp);
-  const uint64_t ts2 = in.ConsumeIntegralInRange<uint64_t>(0, rowfs::kMaxTimestamp);
+  const uint64_t ts1 =
+      in.ConsumeIntegralInRange<uint64_t>(0, rowfs::kMaxTimestamp);
+  const uint64_t ts2 =
+      in.ConsumeIntegralInRange<uint64_t>(0, rowfs::kMaxTimestamp);
 
   const std::string cell = rowfs::CellKey(row, column, ts1);
   ParsedKey p;
@@ -89,7 +91,8 @@ void CheckBuild(FuzzedDataProvider& in) {
              p.ts == ts1);
   const std::string meta = rowfs::ColumnMetaKey(row, column);
   FUZZ_CHECK(rowfs::ParseKey(meta, &p).ok());
-  FUZZ_CHECK(p.kind == KeyKind::kColumnMeta && p.row == row && p.column == column);
+  FUZZ_CHECK(p.kind == KeyKind::kColumnMeta && p.row == row &&
+             p.column == column);
   const std::string row_meta = rowfs::RowMetaKey(row);
   FUZZ_CHECK(rowfs::ParseKey(row_meta, &p).ok());
   FUZZ_CHECK(p.kind == KeyKind::kRowMeta && p.row == row && p.column.empty());
@@ -108,7 +111,8 @@ void CheckBuild(FuzzedDataProvider& in) {
   std::string over = cell;
   const uint64_t inverted = UINT64_MAX - (uint64_t{rowfs::kMaxTimestamp} + 1);
   for (int i = 0; i < 8; ++i) {
-    over[over.size() - 8 + i] = static_cast<char>((inverted >> (56 - 8 * i)) & 0xff);
+    over[over.size() - 8 + i] =
+        static_cast<char>((inverted >> (56 - 8 * i)) & 0xff);
   }
   FUZZ_CHECK(!rowfs::ParseKey(over, &p).ok());
 }

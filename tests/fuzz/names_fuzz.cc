@@ -127,7 +127,8 @@ void CheckPath(std::string_view path) {
 
 // Names made from fuzzed parts.
 void CheckBuilt(FuzzedDataProvider& in) {
-  const uint64_t ts = in.ConsumeIntegralInRange<uint64_t>(0, rowfs::kMaxTimestamp);
+  const uint64_t ts =
+      in.ConsumeIntegralInRange<uint64_t>(0, rowfs::kMaxTimestamp);
   const std::string column = in.ConsumeRandomLengthString(300);
   const std::string ds = in.ConsumeRandomLengthString(300);
   const std::string row = in.ConsumeRandomLengthString(300);
@@ -143,7 +144,8 @@ void CheckBuilt(FuzzedDataProvider& in) {
   FUZZ_CHECK(e.column == column && e.ts && *e.ts == ts);
   FUZZ_CHECK(rowfs::ParseEntryName(column, &e).ok());
   FUZZ_CHECK(e.column == column && !e.ts);
-  if (!rowfs::ValidateDatasetName(ds).ok() || !rowfs::ValidateRowName(row).ok()) {
+  if (!rowfs::ValidateDatasetName(ds).ok() ||
+      !rowfs::ValidateRowName(row).ok()) {
     return;
   }
   const std::string path = "/" + ds + "/" + row + "/" + version;
