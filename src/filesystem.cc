@@ -687,12 +687,20 @@ Filesystem::CacheTimeouts Filesystem::CacheTimeoutsOf(
 }
 
 void Filesystem::InvalidateDataset(const std::string& dataset) {
+  // Views too: a policy hides versions in @asof and @snapshot trees alike.
+  std::vector<uint32_t> views{0};
+  {
+    std::lock_guard lock(views_mu_);
+    for (const auto& [id, view] : views_) views.push_back(id);
+  }
   std::vector<EntryInvalidation> stale;
-  for (const NodeInfo& n : inodes_.DatasetNodes(dataset)) {
-    InvalidateInode(n.id, /*data=*/false);
-    if (n.key.kind == NodeKind::kDataset) continue;
-    if (auto parent = inodes_.Find(n.key.Parent())) {
-      stale.push_back({parent->id, n.key.Name()});
+  for (uint32_t view : views) {
+    for (const NodeInfo& n : inodes_.DatasetNodes(dataset, view)) {
+      InvalidateInode(n.id, /*data=*/false);
+      if (n.key.kind == NodeKind::kDataset) continue;
+      if (auto parent = inodes_.Find(n.key.Parent())) {
+        stale.push_back({parent->id, n.key.Name()});
+      }
     }
   }
   QueueEntryInvalidations(std::move(stale));

@@ -335,10 +335,11 @@ std::vector<NodeId> InodeTable::ColumnNodes(std::string_view dataset,
   return out;
 }
 
-std::vector<NodeInfo> InodeTable::DatasetNodes(std::string_view dataset) const {
+std::vector<NodeInfo> InodeTable::DatasetNodes(std::string_view dataset,
+                                               uint32_t view) const {
   std::lock_guard lock(mu_);
   std::vector<NodeInfo> out;
-  for (Node* n : UnderLocked(NodeKey::Dataset(dataset), 1)) {
+  for (Node* n : UnderLocked(NodeKey::Dataset(dataset, view), 1)) {
     if (!n->detached) out.push_back(InfoOf(*n));
   }
   return out;

@@ -163,9 +163,10 @@ class InodeTable {
   std::vector<NodeId> ColumnNodes(std::string_view dataset,
                                   std::string_view row,
                                   std::string_view column) const;
-  // The attached nodes of a live dataset's tree: its own, its rows',
-  // columns' and versions'.
-  std::vector<NodeInfo> DatasetNodes(std::string_view dataset) const;
+  // The attached nodes of a dataset's tree as seen in `view` (0: live): its
+  // own, its rows', columns' and versions'.
+  std::vector<NodeInfo> DatasetNodes(std::string_view dataset,
+                                     uint32_t view) const;
 
   size_t size() const;
 

@@ -754,10 +754,15 @@ TEST_F(ObservabilityTest, PoliciesBoundKernelCaching) {
   const std::string old = "ds/r/c@" + std::to_string(old_ms);
   ASSERT_EQ(WriteFile(old, "old"), 0);
   ASSERT_EQ(stat(P(old).c_str(), &st), 0);
+  // (and through a snapshot view, whose names are cached as long)...
+  ASSERT_EQ(mkdir(P("@snapshot/s").c_str(), 0755), 0);
+  ASSERT_EQ(stat(P("@snapshot/s/" + old).c_str(), &st), 0);
   // ...is gone as soon as a 5 s TTL is set.
   ASSERT_EQ(setxattr(P("ds").c_str(), "user.rowfs.ttl", "5", 1, 0), 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // async
   EXPECT_EQ(ERRNO_OF(stat(P(old).c_str(), &st)), ENOENT);
+  EXPECT_EQ(ERRNO_OF(stat(P("@snapshot/s/" + old).c_str(), &st)), ENOENT);
+  ASSERT_EQ(rmdir(P("@snapshot/s").c_str()), 0);
 }
 
 TEST_F(ObservabilityTest, DuAndDfSeeRealSizes) {
