@@ -288,6 +288,12 @@ void Filesystem::ForgetIfColumnVanished(const NodeKey& version) {
 
 Status Filesystem::CreateSnapshot(std::string_view name, NodeKey* root) {
   ROWFS_RETURN_IF_ERROR(ValidateRowName(name));  // any single path component
+  if (options_.follower) {
+    // Refused here rather than by every read inside the view.
+    return Status::NotSupported(
+        "a follower cannot pin snapshots (RocksDB secondaries read none); "
+        "@asof/T works");
+  }
   std::lock_guard lock(views_mu_);
   for (const auto& [id, view] : views_) {
     if (view.snapshot && view.name == name) {

@@ -5,6 +5,7 @@
 #include <rocksdb/statistics.h>
 #include <rocksdb/utilities/options_util.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <system_error>
 
@@ -200,6 +202,21 @@ class IteratorPools : public rocksdb::EventListener {
 
 // One dataset: its column family and live policy. Shared by in-flight
 // operations so that a concurrent drop cannot free the handle under them.
+// One secondary instance of a follower and its "default" family handle.
+struct FollowerInstance {
+  FollowerInstance(rocksdb::DB* db_in, rocksdb::ColumnFamilyHandle* meta_in)
+      : db(db_in), meta_cf(meta_in) {}
+  ~FollowerInstance() {
+    db->DestroyColumnFamilyHandle(meta_cf);
+    db->Close().PermitUncheckedError();
+    delete db;
+  }
+  FollowerInstance(const FollowerInstance&) = delete;
+  FollowerInstance& operator=(const FollowerInstance&) = delete;
+  rocksdb::DB* const db;
+  rocksdb::ColumnFamilyHandle* const meta_cf;
+};
+
 struct Dataset {
   Dataset(std::string name_in, rocksdb::DB* db_in,
           rocksdb::ColumnFamilyHandle* cf_in,
@@ -226,6 +243,11 @@ struct Dataset {
   // never goes backwards.
   std::mutex floor_mu;
   Attrs attrs;  // guarded by Store::Impl::datasets_mu
+  // Loaded with a dataset record (families made by other tools have none):
+  // a follower takes the record's disappearance for a drop.
+  bool described = false;
+  // A follower's instance `db` belongs to; destroyed after the handle.
+  std::shared_ptr<FollowerInstance> instance;
   // Writers hold it shared across their RocksDB write; a drop holds it
   // exclusively while it checks emptiness and drops, so no write lands in a
   // family being dropped.
@@ -290,6 +312,9 @@ class SnapshotImpl : public Snapshot {
   const uint64_t time_ms_;
 };
 
+// Snapshots exist on primaries and read-only stores only, which have one
+// instance (a follower's later instances refuse snapshots: see
+// Store::NewSnapshot).
 const rocksdb::Snapshot* RocksSnapshot(const ReadView& view) {
   return view.snapshot == nullptr
              ? nullptr
@@ -533,9 +558,22 @@ struct Store::Impl {
   mutable std::shared_mutex datasets_mu;
   std::map<std::string, DatasetPtr, std::less<>> datasets;
   LockTable locks;
+  // What opening needs again when a follower reopens.
+  rocksdb::DBOptions db_options;
+  std::vector<rocksdb::ColumnFamilyDescriptor> file_cfs;
+  // A follower's current secondary instance. RocksDB secondaries neither
+  // see families created after they opened nor survive the drop of one
+  // (catch-up fails with Corruption for good), so a follower reopens
+  // whenever the primary's families change, and `db`/`meta_cf` move to the
+  // new instance (under datasets_mu). Each Dataset holds its instance, which
+  // closes when the last one goes.
+  std::shared_ptr<FollowerInstance> follower_instance;
+  int follower_generation = 1;  // guarded by catch_up_mu
+  std::mutex catch_up_mu;       // one catch-up at a time
 
   ~Impl() {
     datasets.clear();
+    if (follower_instance != nullptr) return;  // closes with its last user
     if (db == nullptr) return;
     if (options.mode == StoreOptions::Mode::kReadWrite) {
       db->FlushWAL(/*sync=*/true).PermitUncheckedError();
@@ -570,6 +608,70 @@ struct Store::Impl {
     return o;
   }
 
+  // The options of an existing family: an options file's, when it names
+  // the family, with the policy filter of `policy` in any case.
+  rocksdb::ColumnFamilyOptions ExistingCfOptions(
+      const std::string& name,
+      const std::shared_ptr<PolicyCell>& policy) const {
+    if (name == rocksdb::kDefaultColumnFamilyName) return cf_template;
+    rocksdb::ColumnFamilyOptions o = DatasetCfOptions(policy);
+    for (const auto& d : file_cfs) {
+      if (d.name == name) {
+        auto factory = o.compaction_filter_factory;
+        o = d.options;
+        o.compaction_filter_factory = factory;
+      }
+    }
+    return o;
+  }
+
+  // A Dataset for an opened family, with its floor, attributes and policy
+  // from the "default" family's records. The Dataset owns `handle` on
+  // success only.
+  Status LoadDataset(const std::string& name, rocksdb::DB* instance,
+                     rocksdb::ColumnFamilyHandle* instance_meta_cf,
+                     rocksdb::ColumnFamilyHandle* handle,
+                     std::shared_ptr<PolicyCell> policy, DatasetPtr* out) {
+    // A family without a floor record (made by another tool) gets no fast
+    // path: every server-timestamped put reads the column's latest.
+    uint64_t floor = UINT64_MAX;
+    std::string floor_record;
+    rocksdb::Status fs = instance->Get(rocksdb::ReadOptions(), instance_meta_cf,
+                                       FloorRecordKey(name), &floor_record);
+    if (fs.ok() && floor_record.size() == 8) {
+      floor = DecodeFixed64BE(floor_record.data());
+    } else if (!fs.ok() && !fs.IsNotFound()) {
+      return Status::FromRocksDB(fs, "reading floor record " + name);
+    }
+    // Defaults for a family without a record (e.g. created by another tool).
+    Attrs attrs{0755, 0, 0, 0};
+    std::string record;
+    rocksdb::Status rs = instance->Get(rocksdb::ReadOptions(), instance_meta_cf,
+                                       DatasetRecordKey(name), &record);
+    if (rs.ok()) {
+      Policy p;
+      ROWFS_RETURN_IF_ERROR(DecodeDatasetRecord(record, &attrs, &p));
+      policy->Store(p);
+    } else if (!rs.IsNotFound()) {
+      return Status::FromRocksDB(rs, "reading dataset record " + name);
+    }
+    auto ds = std::make_shared<Dataset>(name, instance, handle, policy, floor,
+                                        iterator_pools.get());
+    ds->attrs = attrs;
+    ds->described = rs.ok();
+    *out = std::move(ds);
+    return Status::OK();
+  }
+
+  // Whether the primary created or dropped a dataset since this follower
+  // (re)opened: the primary writes a dataset's record with its family and
+  // deletes it with the drop, so the records (a handful of keys in
+  // "default") tell it without reading the MANIFEST.
+  Status FamiliesChanged(bool* changed) const;
+  // Opens a new secondary instance with every family the primary has now
+  // and makes it current. REQUIRES: catch_up_mu held.
+  Status ReopenFollower();
+
   Status Find(std::string_view name, DatasetPtr* out) const {
     std::shared_lock lock(datasets_mu);
     auto it = datasets.find(name);
@@ -600,12 +702,12 @@ struct Store::Impl {
       return RangeIterator(ds.iterators.get(), ColumnBegin(row, column),
                            ColumnEnd(row, column));
     }
-    return RangeIterator(db, ds.cf, ColumnBegin(row, column),
+    return RangeIterator(ds.db, ds.cf, ColumnBegin(row, column),
                          ColumnEnd(row, column), RocksSnapshot(view));
   }
   RangeIterator RowIterator(const Dataset& ds, std::string_view row,
                             const ReadView& view = {}) const {
-    return RangeIterator(db, ds.cf, RowBegin(row), RowEnd(row),
+    return RangeIterator(ds.db, ds.cf, RowBegin(row), RowEnd(row),
                          RocksSnapshot(view));
   }
 
@@ -647,7 +749,7 @@ struct Store::Impl {
   Status CollectRange(const Dataset& ds, std::string begin, std::string end,
                       std::vector<std::pair<std::string, std::string>>* kvs,
                       bool with_values) const {
-    RangeIterator it(db, ds.cf, begin, end);
+    RangeIterator it(ds.db, ds.cf, begin, end);
     for (it->Seek(begin); it->Valid(); it->Next()) {
       kvs->emplace_back(it->key().ToString(),
                         with_values ? it->value().ToString() : std::string());
@@ -823,22 +925,12 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
     names = {rocksdb::kDefaultColumnFamilyName};
   }
 
+  impl->file_cfs = file_cfs;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   std::vector<std::shared_ptr<PolicyCell>> policies;
   for (const std::string& name : names) {
     auto policy = std::make_shared<PolicyCell>();
-    rocksdb::ColumnFamilyOptions cf_options =
-        name == rocksdb::kDefaultColumnFamilyName
-            ? impl->cf_template
-            : impl->DatasetCfOptions(policy);
-    for (const auto& d : file_cfs) {
-      if (d.name == name && name != rocksdb::kDefaultColumnFamilyName) {
-        auto factory = cf_options.compaction_filter_factory;
-        cf_options = d.options;
-        cf_options.compaction_filter_factory = factory;
-      }
-    }
-    descriptors.emplace_back(name, cf_options);
+    descriptors.emplace_back(name, impl->ExistingCfOptions(name, policy));
     policies.push_back(std::move(policy));
   }
 
@@ -868,38 +960,25 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
     return st2;
   }
 
+  impl->db_options = db_options;
   for (size_t i = 0; i < handles.size(); ++i) {
     if (names[i] == rocksdb::kDefaultColumnFamilyName) {
       impl->meta_cf = handles[i];
-      continue;
     }
-    // A family without a floor record (made by another tool) gets no fast
-    // path: every server-timestamped put reads the column's latest.
-    uint64_t floor = UINT64_MAX;
-    std::string floor_record;
-    rocksdb::Status fs = impl->db->Get(rocksdb::ReadOptions(), impl->meta_cf,
-                                       FloorRecordKey(names[i]), &floor_record);
-    if (fs.ok() && floor_record.size() == 8) {
-      floor = DecodeFixed64BE(floor_record.data());
-    } else if (!fs.ok() && !fs.IsNotFound()) {
-      return Status::FromRocksDB(fs, "reading floor record " + names[i]);
-    }
-    auto ds =
-        std::make_shared<Dataset>(names[i], impl->db, handles[i], policies[i],
-                                  floor, impl->iterator_pools.get());
-    // Defaults for a family without a record (e.g. created by another tool).
-    ds->attrs = Attrs{0755, 0, 0, 0};
-    std::string record;
-    rocksdb::Status rs = impl->db->Get(rocksdb::ReadOptions(), impl->meta_cf,
-                                       DatasetRecordKey(names[i]), &record);
-    if (rs.ok()) {
-      Policy policy;
-      ROWFS_RETURN_IF_ERROR(DecodeDatasetRecord(record, &ds->attrs, &policy));
-      ds->policy->Store(policy);
-    } else if (!rs.IsNotFound()) {
-      return Status::FromRocksDB(rs, "reading dataset record " + names[i]);
-    }
+  }
+  for (size_t i = 0; i < handles.size(); ++i) {
+    if (names[i] == rocksdb::kDefaultColumnFamilyName) continue;
+    DatasetPtr ds;
+    ROWFS_RETURN_IF_ERROR(impl->LoadDataset(names[i], impl->db, impl->meta_cf,
+                                            handles[i], policies[i], &ds));
     impl->datasets.emplace(names[i], std::move(ds));
+  }
+  if (options.mode == Mode::kSecondary) {
+    impl->follower_instance =
+        std::make_shared<FollowerInstance>(impl->db, impl->meta_cf);
+    for (auto& [name, ds] : impl->datasets) {
+      ds->instance = impl->follower_instance;
+    }
   }
   if (auto* logger = dynamic_cast<SpdlogLogger*>(db_options.info_log.get())) {
     logger->SetQuiet(false);  // open: from now on RocksDB's errors are news
@@ -1022,8 +1101,12 @@ Status Store::SetDatasetPolicy(std::string_view name, const Policy& policy) {
 
 Status Store::GetRootAttrs(Attrs* attrs) const {
   std::string record;
-  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta_cf,
-                                     ToSlice(kRootRecordKey), &record);
+  rocksdb::Status s;
+  {
+    std::shared_lock lock(impl_->datasets_mu);  // a follower may reopen
+    s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta_cf,
+                       ToSlice(kRootRecordKey), &record);
+  }
   if (s.IsNotFound()) return Status::NotFound("root has no attributes yet");
   if (!s.ok()) return Status::FromRocksDB(s, "reading root attributes");
   return DecodeAttrs(record, attrs);
@@ -1464,8 +1547,8 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
   } else {
     std::string at_src_ts;
     rocksdb::Status gs =
-        impl_->db->Get(rocksdb::ReadOptions(), dds->cf,
-                       CellKey(dst.row, dst.column, content.ts), &at_src_ts);
+        dds->db->Get(rocksdb::ReadOptions(), dds->cf,
+                     CellKey(dst.row, dst.column, content.ts), &at_src_ts);
     if (!gs.ok() && !gs.IsNotFound()) return Status::FromRocksDB(gs, "rename");
     const bool identical = gs.ok() && at_src_ts == content.value;
     if (!identical) {
@@ -1735,7 +1818,7 @@ Status Store::GetStats(std::string_view dataset, Stats* stats) const {
   for (const auto& ds : targets) {
     auto add = [&](const rocksdb::Slice& property, uint64_t* sum) {
       uint64_t v = 0;
-      if (impl_->db->GetIntProperty(ds->cf, property, &v)) *sum += v;
+      if (ds->db->GetIntProperty(ds->cf, property, &v)) *sum += v;
     };
     add(rocksdb::DB::Properties::kEstimateLiveDataSize,
         &stats->live_data_bytes);
@@ -1745,6 +1828,7 @@ Status Store::GetStats(std::string_view dataset, Stats* stats) const {
     add(rocksdb::DB::Properties::kEstimatePendingCompactionBytes,
         &stats->pending_compaction_bytes);
   }
+  std::shared_lock lock(impl_->datasets_mu);  // a follower may reopen
   if (const auto& st = impl_->db->GetOptions().statistics) {
     stats->block_cache_hits = st->getTickerCount(rocksdb::BLOCK_CACHE_HIT);
     stats->block_cache_misses = st->getTickerCount(rocksdb::BLOCK_CACHE_MISS);
@@ -1757,12 +1841,113 @@ Status Store::GetStats(std::string_view dataset, Stats* stats) const {
   return Status::OK();
 }
 
+Status Store::Impl::FamiliesChanged(bool* changed) const {
+  std::set<std::string, std::less<>> described;
+  std::string end = DatasetRecordKey("");
+  ++end.back();  // just past every "dataset/..." key
+  RangeIterator it(db, meta_cf, DatasetRecordKey(""), std::move(end));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    described.emplace(ToView(it->key()).substr(DatasetRecordKey("").size()));
+  }
+  ROWFS_RETURN_IF_ERROR(
+      Status::FromRocksDB(it->status(), "listing dataset records"));
+  *changed = false;
+  std::shared_lock lock(datasets_mu);
+  for (const std::string& name : described) {
+    *changed |= datasets.count(name) == 0;
+  }
+  for (const auto& [name, ds] : datasets) {
+    *changed |= ds->described && described.count(name) == 0;
+  }
+  return Status::OK();
+}
+
+Status Store::Impl::ReopenFollower() {
+  std::vector<std::string> names;
+  ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(
+      rocksdb::DB::ListColumnFamilies(db_options, path, &names),
+      "listing the primary's datasets"));
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  std::vector<std::shared_ptr<PolicyCell>> policies;
+  for (const std::string& name : names) {
+    auto policy = std::make_shared<PolicyCell>();
+    descriptors.emplace_back(name, ExistingCfOptions(name, policy));
+    policies.push_back(std::move(policy));
+  }
+  // Each instance keeps its own info LOG; the previous one may still be
+  // open (its datasets in use), so every generation gets a directory.
+  const int generation = follower_generation + 1;
+  const std::string dir =
+      options.secondary_path + "/gen-" + std::to_string(generation);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* opened = nullptr;
+  ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(
+      rocksdb::DB::OpenAsSecondary(db_options, path, dir, descriptors, &handles,
+                                   &opened),
+      "reopening the follower"));
+  rocksdb::ColumnFamilyHandle* opened_meta = nullptr;
+  for (size_t i = 0; i < handles.size(); ++i) {
+    if (names[i] == rocksdb::kDefaultColumnFamilyName) {
+      opened_meta = handles[i];
+      handles[i] = nullptr;
+    }
+  }
+  auto instance = std::make_shared<FollowerInstance>(opened, opened_meta);
+  std::map<std::string, DatasetPtr, std::less<>> loaded;
+  Status s;
+  for (size_t i = 0; i < handles.size(); ++i) {
+    if (handles[i] == nullptr) continue;
+    DatasetPtr ds;
+    if (s.ok()) {
+      s = LoadDataset(names[i], opened, opened_meta, handles[i], policies[i],
+                      &ds);
+    }
+    if (!s.ok()) {
+      opened->DestroyColumnFamilyHandle(handles[i]);
+      continue;
+    }
+    ds->instance = instance;
+    loaded.emplace(names[i], std::move(ds));
+  }
+  if (!s.ok()) return s;  // `loaded` and `instance` go; the current stays
+  {
+    std::unique_lock lock(datasets_mu);
+    datasets.swap(loaded);
+    db = opened;
+    meta_cf = opened_meta;
+    follower_instance = std::move(instance);
+  }
+  // The generation before the previous one has been closed or is closing;
+  // its directory holds only its log.
+  if (generation >= 3) {
+    std::filesystem::remove_all(
+        options.secondary_path + "/gen-" + std::to_string(generation - 2), ec);
+  }
+  follower_generation = generation;
+  spdlog::info("follower reopened on {} datasets (the primary's changed)",
+               names.size() - 1);
+  return Status::OK();  // the old datasets go as their last users finish
+}
+
 Status Store::CatchUp() {
   if (impl_->options.mode != StoreOptions::Mode::kSecondary) {
     return Status::NotSupported("only a follower catches up");
   }
-  ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(impl_->db->TryCatchUpWithPrimary(),
-                                            "catching up with the primary"));
+  std::lock_guard catching_up(impl_->catch_up_mu);
+  // Only this function changes impl_->db, under catch_up_mu.
+  Status s = Status::FromRocksDB(impl_->db->TryCatchUpWithPrimary(),
+                                 "catching up with the primary");
+  bool changed = false;
+  if (s.ok()) s = impl_->FamiliesChanged(&changed);
+  // A failed catch-up: most likely the primary dropped a family this
+  // instance never knew (created after it opened), which a secondary cannot
+  // get past. A new instance can.
+  if (!s.ok() || changed) {
+    if (!s.ok()) spdlog::info("follower reopens after: {}", s.ToString());
+    ROWFS_RETURN_IF_ERROR(impl_->ReopenFollower());
+  }
   std::unique_lock lock(impl_->datasets_mu);
   for (auto& [name, ds] : impl_->datasets) {
     std::string record;
@@ -1800,7 +1985,7 @@ Status Store::CompactDataset(std::string_view dataset) {
   options.bottommost_level_compaction =
       rocksdb::BottommostLevelCompaction::kForce;
   return Status::FromRocksDB(
-      impl_->db->CompactRange(options, ds->cf, nullptr, nullptr),
+      ds->db->CompactRange(options, ds->cf, nullptr, nullptr),
       "compacting " + std::string(dataset));
 }
 
@@ -1809,7 +1994,7 @@ Status Store::RawKeys(std::string_view dataset, size_t limit,
   DatasetPtr ds;
   ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
   keys->clear();
-  RangeIterator it(impl_->db, ds->cf, std::string(), std::string());
+  RangeIterator it(ds->db, ds->cf, std::string(), std::string());
   for (it->SeekToFirst(); it->Valid() && (limit == 0 || keys->size() < limit);
        it->Next()) {
     keys->push_back(it->key().ToString());
@@ -1822,7 +2007,8 @@ Status Store::GetProperty(std::string_view dataset, std::string_view property,
   std::vector<DatasetPtr> targets;
   ROWFS_RETURN_IF_ERROR(impl_->FindAll(dataset, &targets));
   if (targets.size() == 1) {
-    if (!impl_->db->GetProperty(targets[0]->cf, ToSlice(property), value)) {
+    if (!targets[0]->db->GetProperty(targets[0]->cf, ToSlice(property),
+                                     value)) {
       return Status::NotFound("no property " + std::string(property));
     }
     return Status::OK();
@@ -1830,7 +2016,7 @@ Status Store::GetProperty(std::string_view dataset, std::string_view property,
   uint64_t sum = 0;
   for (const auto& ds : targets) {
     uint64_t v = 0;
-    if (!impl_->db->GetIntProperty(ds->cf, ToSlice(property), &v)) {
+    if (!ds->db->GetIntProperty(ds->cf, ToSlice(property), &v)) {
       return Status::NotFound("no integer property " + std::string(property));
     }
     sum += v;

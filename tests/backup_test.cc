@@ -304,6 +304,37 @@ TEST_F(FollowerTest, SeesThePrimarysWritesWithinTheInterval) {
   ASSERT_EQ(setxattr(fmnt_.c_str(), "user.rowfs.ctl.catchup", "1", 1, 0), 0);
 }
 
+// RocksDB secondaries do not see column families created after they
+// opened; the follower opens them (and forgets dropped ones) as it catches
+// up.
+TEST_F(FollowerTest, SeesDatasetsThePrimaryCreatesAndDrops) {
+  // Snapshot views need a primary: RocksDB secondaries read at no
+  // snapshot, so the follower refuses to make one.
+  EXPECT_EQ(ERRNO_OF(mkdir((fmnt_ + "/@snapshot/s").c_str(), 0755)), ENOTSUP);
+  ASSERT_EQ(mkdir(P("later").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(P("later/r").c_str(), 0755), 0);
+  ASSERT_EQ(WriteFile("later/r/c", "fresh"), 0);
+  EXPECT_TRUE(Eventually("later/r/c", "fresh"));
+  ASSERT_EQ(WriteFile("later/r/c", "fresher"), 0);
+  EXPECT_TRUE(Eventually("later/r/c", "fresher"));
+  EXPECT_EQ(FollowerRead("ds/r/c"), "v0");  // the first instance still reads
+  // Dropped by the primary (-f: removing a column removes its versions
+  // before rm gets to them): gone from the follower's listing.
+  const CommandResult rm = ::rowfs::Run("rm -rf " + ShellQuote(P("later")));
+  ASSERT_EQ(rm.status, 0) << rm.output;
+  bool gone = false;
+  for (int i = 0; i < 250 && !gone; ++i) {
+    gone = ::rowfs::Run("ls " + ShellQuote(fmnt_)).output == "ds\n";
+    if (!gone) usleep(20000);
+  }
+  EXPECT_TRUE(gone) << ::rowfs::Run("ls " + ShellQuote(fmnt_)).output;
+  // And made again under the same name: the new one is followed.
+  ASSERT_EQ(mkdir(P("later").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(P("later/r2").c_str(), 0755), 0);
+  ASSERT_EQ(WriteFile("later/r2/c", "again"), 0);
+  EXPECT_TRUE(Eventually("later/r2/c", "again"));
+}
+
 TEST_F(FollowerTest, ReadsStayWholeWhileThePrimaryWrites) {
   std::atomic<bool> stop{false};
   std::thread writer([&] {

@@ -347,7 +347,8 @@ class Store {
                   const ReadView& view = {}) const;
 
   // A snapshot of the whole database, released when the last reference
-  // goes.
+  // goes. Reads through it on a follower (kSecondary) answer NotSupported:
+  // RocksDB secondaries read at no snapshot.
   std::shared_ptr<const Snapshot> NewSnapshot() const;
 
   // ---- Maintenance ----
