@@ -243,9 +243,6 @@ struct Dataset {
   // never goes backwards.
   std::mutex floor_mu;
   Attrs attrs;  // guarded by Store::Impl::datasets_mu
-  // Loaded with a dataset record (families made by other tools have none):
-  // a follower takes the record's disappearance for a drop.
-  bool described = false;
   // A follower's instance `db` belongs to; destroyed after the handle.
   std::shared_ptr<FollowerInstance> instance;
   // Writers hold it shared across their RocksDB write; a drop holds it
@@ -569,7 +566,10 @@ struct Store::Impl {
   // closes when the last one goes.
   std::shared_ptr<FollowerInstance> follower_instance;
   int follower_generation = 1;  // guarded by catch_up_mu
-  std::mutex catch_up_mu;       // one catch-up at a time
+  // The dataset records when the follower last (re)opened; guarded by
+  // catch_up_mu.
+  std::set<std::string, std::less<>> follower_records;
+  std::mutex catch_up_mu;  // one catch-up at a time
 
   ~Impl() {
     datasets.clear();
@@ -658,19 +658,21 @@ struct Store::Impl {
     auto ds = std::make_shared<Dataset>(name, instance, handle, policy, floor,
                                         iterator_pools.get());
     ds->attrs = attrs;
-    ds->described = rs.ok();
     *out = std::move(ds);
     return Status::OK();
   }
 
-  // Whether the primary created or dropped a dataset since this follower
-  // (re)opened: the primary writes a dataset's record with its family and
-  // deletes it with the drop, so the records (a handful of keys in
-  // "default") tell it without reading the MANIFEST.
-  Status FamiliesChanged(bool* changed) const;
+  // The names of the datasets with a record in "default". The primary
+  // writes a dataset's record with its family and deletes it with the drop,
+  // so a follower compares these few keys to notice either without reading
+  // the MANIFEST. REQUIRES: on a follower, catch_up_mu held (or opening).
+  Status DatasetRecords(std::set<std::string, std::less<>>* names) const;
   // Opens a new secondary instance with every family the primary has now
-  // and makes it current. REQUIRES: catch_up_mu held.
-  Status ReopenFollower();
+  // and makes it current. `records`: the dataset records read before (it
+  // becomes follower_records; reading them before listing the families
+  // means a dataset created or dropped meanwhile causes one more reopen,
+  // never none). REQUIRES: catch_up_mu held.
+  Status ReopenFollower(std::set<std::string, std::less<>> records);
 
   Status Find(std::string_view name, DatasetPtr* out) const {
     std::shared_lock lock(datasets_mu);
@@ -979,6 +981,7 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
     for (auto& [name, ds] : impl->datasets) {
       ds->instance = impl->follower_instance;
     }
+    ROWFS_RETURN_IF_ERROR(impl->DatasetRecords(&impl->follower_records));
   }
   if (auto* logger = dynamic_cast<SpdlogLogger*>(db_options.info_log.get())) {
     logger->SetQuiet(false);  // open: from now on RocksDB's errors are news
@@ -1841,28 +1844,19 @@ Status Store::GetStats(std::string_view dataset, Stats* stats) const {
   return Status::OK();
 }
 
-Status Store::Impl::FamiliesChanged(bool* changed) const {
-  std::set<std::string, std::less<>> described;
+Status Store::Impl::DatasetRecords(
+    std::set<std::string, std::less<>>* names) const {
+  names->clear();
   std::string end = DatasetRecordKey("");
   ++end.back();  // just past every "dataset/..." key
   RangeIterator it(db, meta_cf, DatasetRecordKey(""), std::move(end));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    described.emplace(ToView(it->key()).substr(DatasetRecordKey("").size()));
+    names->emplace(ToView(it->key()).substr(DatasetRecordKey("").size()));
   }
-  ROWFS_RETURN_IF_ERROR(
-      Status::FromRocksDB(it->status(), "listing dataset records"));
-  *changed = false;
-  std::shared_lock lock(datasets_mu);
-  for (const std::string& name : described) {
-    *changed |= datasets.count(name) == 0;
-  }
-  for (const auto& [name, ds] : datasets) {
-    *changed |= ds->described && described.count(name) == 0;
-  }
-  return Status::OK();
+  return Status::FromRocksDB(it->status(), "listing dataset records");
 }
 
-Status Store::Impl::ReopenFollower() {
+Status Store::Impl::ReopenFollower(std::set<std::string, std::less<>> records) {
   std::vector<std::string> names;
   ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(
       rocksdb::DB::ListColumnFamilies(db_options, path, &names),
@@ -1919,6 +1913,9 @@ Status Store::Impl::ReopenFollower() {
     meta_cf = opened_meta;
     follower_instance = std::move(instance);
   }
+  // Not the datasets opened: a record without a family (a drop that crashed
+  // halfway) must not cause a reopen at every catch-up.
+  follower_records = std::move(records);
   // The generation before the previous one has been closed or is closing;
   // its directory holds only its log.
   if (generation >= 3) {
@@ -1939,14 +1936,19 @@ Status Store::CatchUp() {
   // Only this function changes impl_->db, under catch_up_mu.
   Status s = Status::FromRocksDB(impl_->db->TryCatchUpWithPrimary(),
                                  "catching up with the primary");
-  bool changed = false;
-  if (s.ok()) s = impl_->FamiliesChanged(&changed);
+  std::set<std::string, std::less<>> records;
+  if (s.ok()) s = impl_->DatasetRecords(&records);
   // A failed catch-up: most likely the primary dropped a family this
   // instance never knew (created after it opened), which a secondary cannot
   // get past. A new instance can.
-  if (!s.ok() || changed) {
-    if (!s.ok()) spdlog::info("follower reopens after: {}", s.ToString());
-    ROWFS_RETURN_IF_ERROR(impl_->ReopenFollower());
+  if (!s.ok() || records != impl_->follower_records) {
+    if (!s.ok()) {
+      // The records are unknown: the next catch-up reads them again (and
+      // reopens once more when there are any).
+      spdlog::info("follower reopens after: {}", s.ToString());
+      records.clear();
+    }
+    ROWFS_RETURN_IF_ERROR(impl_->ReopenFollower(std::move(records)));
   }
   std::unique_lock lock(impl_->datasets_mu);
   for (auto& [name, ds] : impl_->datasets) {
