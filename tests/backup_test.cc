@@ -86,13 +86,11 @@ TEST_F(ViewTest, TarOfASnapshotIsConsistentWhileWritesContinue) {
     const std::string out = dir_.Sub("out" + name);
     ASSERT_EQ(mkdir(out.c_str(), 0755), 0);
     const CommandResult r =
-        ::rowfs::Run("tar -C " + ShellQuote(P("@snapshot/" + name)) +
-                     " -cf - . | tar -C " + ShellQuote(out) + " -xf -");
+        RunShell("tar -C " + ShellQuote(P("@snapshot/" + name)) +
+                 " -cf - . | tar -C " + ShellQuote(out) + " -xf -");
     ASSERT_EQ(r.status, 0) << r.output;
-    const CommandResult a =
-        ::rowfs::Run("cat " + ShellQuote(out + "/ds/cur/a"));
-    const CommandResult b =
-        ::rowfs::Run("cat " + ShellQuote(out + "/ds/cur/b"));
+    const CommandResult a = RunShell("cat " + ShellQuote(out + "/ds/cur/a"));
+    const CommandResult b = RunShell("cat " + ShellQuote(out + "/ds/cur/b"));
     EXPECT_EQ(a.output, b.output) << "round " << round;
     ASSERT_EQ(rmdir(P("@snapshot/" + name).c_str()), 0);
   }
@@ -130,7 +128,7 @@ TEST_F(ViewTest, AsOfShowsEachColumnAtThatTime) {
 class NativeBackupTest : public ViewTest {
  protected:
   CommandResult Tool(const std::string& args) {
-    return ::rowfs::Run(std::string(ROWFS_BINARY) + " " + args);
+    return RunShell(std::string(ROWFS_BINARY) + " " + args);
   }
   std::string bk() const { return dir_.Sub("backups"); }
 };
@@ -162,11 +160,10 @@ TEST_F(NativeBackupTest, IncrementalBackupsOfALiveMountVerifyPurgeRestore) {
     ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
     Daemon restored(db, mnt);
     ASSERT_TRUE(restored.Start());
-    EXPECT_EQ(::rowfs::Run("cat " + ShellQuote(mnt + "/ds/r/c")).output,
+    EXPECT_EQ(RunShell("cat " + ShellQuote(mnt + "/ds/r/c")).output,
               id == 1 ? "first" : "second");
-    EXPECT_EQ(
-        ::rowfs::Run("ls " + ShellQuote(mnt + "/ds/r") + " | wc -l").output,
-        id == 1 ? "1\n" : "3\n");  // c, c@first, big
+    EXPECT_EQ(RunShell("ls " + ShellQuote(mnt + "/ds/r") + " | wc -l").output,
+              id == 1 ? "1\n" : "3\n");  // c, c@first, big
     EXPECT_TRUE(restored.Stop());
   }
   // A restore never overwrites a database.
@@ -190,11 +187,11 @@ TEST_F(NativeBackupTest, VerifyCatchesACorruptedBackup) {
       0);
   // Flip bytes in the middle of a table file of the backup.
   const CommandResult f =
-      ::rowfs::Run("find " + ShellQuote(bk()) + " -name '*.sst' | head -1");
+      RunShell("find " + ShellQuote(bk()) + " -name '*.sst' | head -1");
   ASSERT_FALSE(f.output.empty());
   const std::string sst = f.output.substr(0, f.output.size() - 1);
-  ASSERT_EQ(::rowfs::Run("printf 'garbage' | dd of=" + ShellQuote(sst) +
-                         " bs=1 seek=100 conv=notrunc 2>/dev/null")
+  ASSERT_EQ(RunShell("printf 'garbage' | dd of=" + ShellQuote(sst) +
+                     " bs=1 seek=100 conv=notrunc 2>/dev/null")
                 .status,
             0);
   const CommandResult r = Tool("backup verify " + ShellQuote(bk()));
@@ -216,8 +213,8 @@ TEST_F(NativeBackupTest, CheckpointOfALiveDatabaseCanBeMounted) {
   ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
   Daemon checkpoint(ck, mnt);
   ASSERT_TRUE(checkpoint.Start());
-  EXPECT_EQ(::rowfs::Run("cat " + ShellQuote(mnt + "/ds/r/c")).output, "v2");
-  EXPECT_EQ(::rowfs::Run("ls " + ShellQuote(mnt + "/ds/r") + " | wc -l").output,
+  EXPECT_EQ(RunShell("cat " + ShellQuote(mnt + "/ds/r/c")).output, "v2");
+  EXPECT_EQ(RunShell("ls " + ShellQuote(mnt + "/ds/r") + " | wc -l").output,
             "2\n");
   EXPECT_TRUE(checkpoint.Stop());
 }
@@ -272,7 +269,7 @@ class FollowerTest : public ViewTest {
     ViewTest::TearDown();
   }
   std::string FollowerRead(const std::string& rel) {
-    return ::rowfs::Run("cat " + ShellQuote(fmnt_ + "/" + rel) + " 2>/dev/null")
+    return RunShell("cat " + ShellQuote(fmnt_ + "/" + rel) + " 2>/dev/null")
         .output;
   }
   // Polls the follower until `rel` reads `want` (or 5 s pass).
@@ -294,12 +291,10 @@ TEST_F(FollowerTest, SeesThePrimarysWritesWithinTheInterval) {
   ASSERT_EQ(WriteFile("ds/r2/x", "new row"), 0);
   EXPECT_TRUE(Eventually("ds/r/c", "v1"));
   EXPECT_TRUE(Eventually("ds/r2/x", "new row"));
-  EXPECT_EQ(
-      ::rowfs::Run("ls " + ShellQuote(fmnt_ + "/ds/r") + " | wc -l").output,
-      "2\n");  // c and c@<v0>
+  EXPECT_EQ(RunShell("ls " + ShellQuote(fmnt_ + "/ds/r") + " | wc -l").output,
+            "2\n");  // c and c@<v0>
   // Read-only.
-  EXPECT_NE(::rowfs::Run("echo x > " + ShellQuote(fmnt_ + "/ds/r/c")).status,
-            0);
+  EXPECT_NE(RunShell("echo x > " + ShellQuote(fmnt_ + "/ds/r/c")).status, 0);
   // Catch-up on demand.
   ASSERT_EQ(setxattr(fmnt_.c_str(), "user.rowfs.ctl.catchup", "1", 1, 0), 0);
 }
@@ -320,14 +315,14 @@ TEST_F(FollowerTest, SeesDatasetsThePrimaryCreatesAndDrops) {
   EXPECT_EQ(FollowerRead("ds/r/c"), "v0");  // the first instance still reads
   // Dropped by the primary (-f: removing a column removes its versions
   // before rm gets to them): gone from the follower's listing.
-  const CommandResult rm = ::rowfs::Run("rm -rf " + ShellQuote(P("later")));
+  const CommandResult rm = RunShell("rm -rf " + ShellQuote(P("later")));
   ASSERT_EQ(rm.status, 0) << rm.output;
   bool gone = false;
   for (int i = 0; i < 250 && !gone; ++i) {
-    gone = ::rowfs::Run("ls " + ShellQuote(fmnt_)).output == "ds\n";
+    gone = RunShell("ls " + ShellQuote(fmnt_)).output == "ds\n";
     if (!gone) usleep(20000);
   }
-  EXPECT_TRUE(gone) << ::rowfs::Run("ls " + ShellQuote(fmnt_)).output;
+  EXPECT_TRUE(gone) << RunShell("ls " + ShellQuote(fmnt_)).output;
   // And made again under the same name: the new one is followed.
   ASSERT_EQ(mkdir(P("later").c_str(), 0755), 0);
   ASSERT_EQ(mkdir(P("later/r2").c_str(), 0755), 0);
@@ -396,9 +391,9 @@ class ToolRoundTripTest : public ViewTest {
   // test when the tree is missing (two empty manifests must not agree).
   std::string Manifest(const std::string& root) {
     const std::string m =
-        ::rowfs::Run("cd " + ShellQuote(root) +
-                     " && find . -type f -printf '%P %s %T@\\n' | sort && "
-                     "find . -type f -print0 | sort -z | xargs -0 md5sum")
+        RunShell("cd " + ShellQuote(root) +
+                 " && find . -type f -printf '%P %s %T@\\n' | sort && "
+                 "find . -type f -print0 | sort -z | xargs -0 md5sum")
             .output;
     EXPECT_GT(std::count(m.begin(), m.end(), '\n'), 400) << root;
     return m;
@@ -417,15 +412,15 @@ class ToolRoundTripTest : public ViewTest {
 TEST_F(ToolRoundTripTest, SecondTarExtractAddsNoVersions) {
   Populate();
   const std::string tarball = dir_.Sub("b.tar");
-  ASSERT_EQ(::rowfs::Run("tar -C " + ShellQuote(mnt_) + " --format=posix -cf " +
-                         ShellQuote(tarball) + " .")
+  ASSERT_EQ(RunShell("tar -C " + ShellQuote(mnt_) + " --format=posix -cf " +
+                     ShellQuote(tarball) + " .")
                 .status,
             0);
   auto copy = FreshMount("copy");
   const std::string cmnt = copy->mountpoint();
   for (int pass = 0; pass < 2; ++pass) {
-    const CommandResult r = ::rowfs::Run("tar -C " + ShellQuote(cmnt) +
-                                         " -xf " + ShellQuote(tarball));
+    const CommandResult r =
+        RunShell("tar -C " + ShellQuote(cmnt) + " -xf " + ShellQuote(tarball));
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_EQ(Manifest(cmnt), Manifest(mnt_)) << "after tar -x #" << pass + 1;
   }
@@ -435,18 +430,18 @@ TEST_F(ToolRoundTripTest, SecondTarExtractAddsNoVersions) {
 TEST_F(ToolRoundTripTest, RsyncToALocalCopyAndBackIntoAMount) {
   Populate();
   const std::string local = dir_.Sub("local");
-  CommandResult r = ::rowfs::Run("rsync -a " + ShellQuote(mnt_ + "/") + " " +
-                                 ShellQuote(local + "/"));
+  CommandResult r = RunShell("rsync -a " + ShellQuote(mnt_ + "/") + " " +
+                             ShellQuote(local + "/"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(Manifest(local), Manifest(mnt_));
   auto copy = FreshMount("back");
-  r = ::rowfs::Run("rsync -a " + ShellQuote(local + "/") + " " +
-                   ShellQuote(copy->mountpoint() + "/"));
+  r = RunShell("rsync -a " + ShellQuote(local + "/") + " " +
+               ShellQuote(copy->mountpoint() + "/"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(Manifest(copy->mountpoint()), Manifest(mnt_));
   // Nothing left to do the second time.
-  r = ::rowfs::Run("rsync -a --itemize-changes " + ShellQuote(local + "/") +
-                   " " + ShellQuote(copy->mountpoint() + "/"));
+  r = RunShell("rsync -a --itemize-changes " + ShellQuote(local + "/") + " " +
+               ShellQuote(copy->mountpoint() + "/"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output.find(">f"), std::string::npos) << r.output;
   EXPECT_TRUE(copy->Stop());
@@ -457,9 +452,8 @@ TEST_F(ToolRoundTripTest, CpArchiveCarriesDatasetPolicies) {
   ASSERT_EQ(setxattr(P("ds").c_str(), "user.rowfs.max_versions", "7", 1, 0), 0);
   ASSERT_EQ(setxattr(P("ds").c_str(), "user.rowfs.ttl", "86400", 5, 0), 0);
   auto copy = FreshMount("policies");
-  const CommandResult r =
-      ::rowfs::Run("cp -a " + ShellQuote(mnt_ + "/.") + " " +
-                   ShellQuote(copy->mountpoint() + "/"));
+  const CommandResult r = RunShell("cp -a " + ShellQuote(mnt_ + "/.") + " " +
+                                   ShellQuote(copy->mountpoint() + "/"));
   ASSERT_EQ(r.status, 0) << r.output;
   char buf[32];
   const std::string ds = copy->mountpoint() + "/ds";
@@ -479,22 +473,20 @@ TEST_F(ToolRoundTripTest, LatestOnlyBackupFromAHiddenVersionsMount) {
       db_, hidden, std::vector<std::string>{"-o", "versions=hidden"});
   ASSERT_TRUE(daemon_->Start());
   const std::string tarball = dir_.Sub("latest.tar");
-  ASSERT_EQ(::rowfs::Run("tar -C " + ShellQuote(hidden) +
-                         " --format=posix -cf " + ShellQuote(tarball) + " .")
+  ASSERT_EQ(RunShell("tar -C " + ShellQuote(hidden) + " --format=posix -cf " +
+                     ShellQuote(tarball) + " .")
                 .status,
             0);
   auto copy = FreshMount("latest");
-  const CommandResult r =
-      ::rowfs::Run("tar -C " + ShellQuote(copy->mountpoint()) + " -xf " +
-                   ShellQuote(tarball));
+  const CommandResult r = RunShell("tar -C " + ShellQuote(copy->mountpoint()) +
+                                   " -xf " + ShellQuote(tarball));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(Manifest(copy->mountpoint()), Manifest(hidden));
+  EXPECT_EQ(RunShell("ls " + ShellQuote(copy->mountpoint() + "/ds/r")).output,
+            "big\nhist\n");
   EXPECT_EQ(
-      ::rowfs::Run("ls " + ShellQuote(copy->mountpoint() + "/ds/r")).output,
-      "big\nhist\n");
-  EXPECT_EQ(::rowfs::Run("cat " + ShellQuote(copy->mountpoint() + "/ds/r/hist"))
-                .output,
-            "latest");
+      RunShell("cat " + ShellQuote(copy->mountpoint() + "/ds/r/hist")).output,
+      "latest");
   EXPECT_TRUE(copy->Stop());
 }
 

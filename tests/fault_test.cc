@@ -90,7 +90,7 @@ class FullDiskTest : public MountTest,
     ASSERT_EQ(mkdir(mnt_.c_str(), 0755), 0);
     ASSERT_EQ(mkdir(db_.c_str(), 0755), 0);
     const CommandResult m =
-        ::rowfs::Run("mount -t tmpfs -o size=24m tmpfs " + ShellQuote(db_));
+        RunShell("mount -t tmpfs -o size=24m tmpfs " + ShellQuote(db_));
     if (m.status != 0) GTEST_SKIP() << "cannot mount a tmpfs: " << m.output;
     tmpfs_mounted_ = true;
     ballast_ = db_ + "/ballast";
@@ -340,7 +340,7 @@ TEST_P(LazyUnmountTest, OpenFilesKeepWorkingAndTheDaemonExitsCleanly) {
   ASSERT_EQ(WriteAllFd(appended, "line 2\n"), 0);
 
   const CommandResult u =
-      ::rowfs::Run(std::string(GetParam()) + " " + ShellQuote(mnt_));
+      RunShell(std::string(GetParam()) + " " + ShellQuote(mnt_));
   ASSERT_EQ(u.status, 0) << GetParam() << ": " << u.output;
   EXPECT_FALSE(IsMounted(mnt_));
   // The open files still work: the connection lives until they are closed.
@@ -400,8 +400,8 @@ class StaleMountTest : public MountTest,
     }
   }
   int MountCount() const {
-    const CommandResult r = ::rowfs::Run(
-        "grep -c " + ShellQuote(" " + mnt_ + " ") + " /proc/self/mountinfo");
+    const CommandResult r = RunShell("grep -c " + ShellQuote(" " + mnt_ + " ") +
+                                     " /proc/self/mountinfo");
     return std::atoi(r.output.c_str());
   }
 };

@@ -69,7 +69,7 @@ TEST(FsxSelfTest, ModelAgreesWithALocalFilesystem) {
   FsxOptions o = Options();
   o.versions = FsxOptions::Versions::kOff;
   const FsxResult r = RunFsx(dir, kSeed, 10000, o);
-  if (tmp == nullptr) ::rowfs::Run("rm -rf " + ShellQuote(dir));
+  if (tmp == nullptr) RunShell("rm -rf " + ShellQuote(dir));
   ASSERT_TRUE(r.ok) << r.report;
   EXPECT_FALSE(r.versions_checked);
 }

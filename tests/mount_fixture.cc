@@ -40,7 +40,7 @@ int TryReap(pid_t pid) {
 
 }  // namespace
 
-CommandResult Run(const std::string& command) {
+CommandResult RunShell(const std::string& command) {
   CommandResult r;
   FILE* p = popen(("(" + command + ") 2>&1").c_str(), "r");
   if (p == nullptr) return r;
@@ -161,7 +161,7 @@ std::string Daemon::Log() const {
 
 ::testing::AssertionResult Daemon::Stop() {
   if (!running()) return ::testing::AssertionSuccess();
-  const CommandResult r = Run("fusermount3 -u " + ShellQuote(mountpoint_));
+  const CommandResult r = RunShell("fusermount3 -u " + ShellQuote(mountpoint_));
   int exited = -2;
   const bool done = WaitFor(
       [&] {
@@ -273,7 +273,7 @@ std::vector<std::string> MountTest::List(const std::string& rel) {
 }
 
 CommandResult MountTest::Sh(const std::string& command) {
-  return ::rowfs::Run("cd " + ShellQuote(mnt_) + " && " + command);
+  return RunShell("cd " + ShellQuote(mnt_) + " && " + command);
 }
 
 }  // namespace rowfs

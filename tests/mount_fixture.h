@@ -17,7 +17,7 @@ struct CommandResult {
   int status = -1;  // exit status, or -1 when it did not exit normally
   std::string output;
 };
-CommandResult Run(const std::string& command);
+CommandResult RunShell(const std::string& command);
 // Single-quotes a string for /bin/sh.
 std::string ShellQuote(const std::string& s);
 

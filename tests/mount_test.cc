@@ -361,7 +361,7 @@ TEST_F(MultiUserTest, PermissionsAreStoredAndEnforced) {
   ASSERT_EQ(stat(P("ds/r").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0711u);
   // The kernel enforces them for other users (default_permissions).
-  const CommandResult r = ::rowfs::Run(
+  const CommandResult r = RunShell(
       "setpriv --reuid=65534 --regid=65534 --clear-groups "
       "cat " +
       ShellQuote(P("ds/r/c")));
@@ -369,12 +369,11 @@ TEST_F(MultiUserTest, PermissionsAreStoredAndEnforced) {
   EXPECT_NE(r.output.find("Permission denied"), std::string::npos) << r.output;
   // New entries belong to the caller.
   ASSERT_EQ(chmod(P("ds/r").c_str(), 0777), 0);
-  ASSERT_EQ(
-      ::rowfs::Run("setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "
-                   "'umask 022; echo hi > " +
-                   P("ds/r/mine") + "'")
-          .status,
-      0);
+  ASSERT_EQ(RunShell("setpriv --reuid=65534 --regid=65534 --clear-groups sh -c "
+                     "'umask 022; echo hi > " +
+                     P("ds/r/mine") + "'")
+                .status,
+            0);
   ASSERT_EQ(stat(P("ds/r/mine").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 65534u);
   EXPECT_EQ(st.st_mode & 0777, 0644u);
@@ -536,8 +535,8 @@ TEST_F(FsTest, PathsWithCommasMount) {
   ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
   Daemon other(db, mnt);
   ASSERT_TRUE(other.Start());
-  EXPECT_EQ(::rowfs::Run("mkdir " + ShellQuote(mnt + "/ds")).status, 0);
-  EXPECT_NE(::rowfs::Run("grep -F " + ShellQuote(mnt) + " /proc/self/mounts")
+  EXPECT_EQ(RunShell("mkdir " + ShellQuote(mnt + "/ds")).status, 0);
+  EXPECT_NE(RunShell("grep -F " + ShellQuote(mnt) + " /proc/self/mounts")
                 .output.find("fuse.rowfs"),
             std::string::npos);
   EXPECT_TRUE(other.Stop());
@@ -601,7 +600,7 @@ class ObservabilityTest : public FsTest {
     return {"-o", "logfile=" + dir_.Sub("rowfs.log")};
   }
   std::string Log() {
-    return ::rowfs::Run("cat " + ShellQuote(dir_.Sub("rowfs.log"))).output;
+    return RunShell("cat " + ShellQuote(dir_.Sub("rowfs.log"))).output;
   }
 };
 

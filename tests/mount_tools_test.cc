@@ -94,7 +94,7 @@ class MountGuard {
   explicit MountGuard(std::string path) : path_(std::move(path)) {}
   ~MountGuard() {
     if (IsMounted(path_)) {
-      (void)::rowfs::Run("fusermount3 -u -z " + ShellQuote(path_));
+      (void)RunShell("fusermount3 -u -z " + ShellQuote(path_));
     }
   }
   MountGuard(const MountGuard&) = delete;
@@ -458,12 +458,11 @@ TEST_F(ToolsTest, TarPosixRoundTripIntoAFreshMountIsExact) {
   const Tree source = Snapshot(mnt_);
   ASSERT_EQ(FileCount(source), kPopulatedFiles) << DiffTrees(source, {});
   const std::string archive = dir_.Sub("posix.tar");
-  CommandResult r =
-      ::rowfs::Run("tar --format=posix -cf " + ShellQuote(archive) + " -C " +
-                   ShellQuote(mnt_) + " .");
+  CommandResult r = RunShell("tar --format=posix -cf " + ShellQuote(archive) +
+                             " -C " + ShellQuote(mnt_) + " .");
   ASSERT_EQ(r.status, 0) << r.output;
   // The archive holds every version file under its own name.
-  r = ::rowfs::Run("tar -tf " + ShellQuote(archive));
+  r = RunShell("tar -tf " + ShellQuote(archive));
   EXPECT_NE(r.output.find("./alpha/r2/events@1500000000100\n"),
             std::string::npos)
       << r.output;
@@ -471,8 +470,8 @@ TEST_F(ToolsTest, TarPosixRoundTripIntoAFreshMountIsExact) {
   auto copy = StartFresh("copy");
   ASSERT_NE(copy, nullptr);
   MountGuard guard(copy->mountpoint());
-  r = ::rowfs::Run("tar -xpf " + ShellQuote(archive) + " -C " +
-                   ShellQuote(copy->mountpoint()));
+  r = RunShell("tar -xpf " + ShellQuote(archive) + " -C " +
+               ShellQuote(copy->mountpoint()));
   ASSERT_EQ(r.status, 0) << r.output;
   // Every name (no extra or missing version), byte, mode and ms mtime.
   EXPECT_EQ(DiffTrees(source, Snapshot(copy->mountpoint())), "");
@@ -493,14 +492,14 @@ TEST_F(ToolsTest, TarDefaultFormatRestoresEveryVersionToTheSecond) {
   ASSERT_FALSE(HasFatalFailure());
   const Tree source = Snapshot(mnt_);
   const std::string archive = dir_.Sub("gnu.tar");
-  CommandResult r = ::rowfs::Run("tar -cf " + ShellQuote(archive) + " -C " +
-                                 ShellQuote(mnt_) + " .");
+  CommandResult r = RunShell("tar -cf " + ShellQuote(archive) + " -C " +
+                             ShellQuote(mnt_) + " .");
   ASSERT_EQ(r.status, 0) << r.output;
   auto copy = StartFresh("copy");
   ASSERT_NE(copy, nullptr);
   MountGuard guard(copy->mountpoint());
-  r = ::rowfs::Run("tar -xpf " + ShellQuote(archive) + " -C " +
-                   ShellQuote(copy->mountpoint()));
+  r = RunShell("tar -xpf " + ShellQuote(archive) + " -C " +
+               ShellQuote(copy->mountpoint()));
   const std::string tar_output = r.output;
   const Tree restored = Snapshot(copy->mountpoint());
 
@@ -587,15 +586,15 @@ TEST_F(ToolsTest, RsyncIntoAFreshMountIsExactAndIdempotent) {
   const std::string src = ShellQuote(mnt_ + "/");
   const std::string dst = ShellQuote(copy->mountpoint() + "/");
 
-  CommandResult r = ::rowfs::Run("rsync -a " + src + " " + dst);
+  CommandResult r = RunShell("rsync -a " + src + " " + dst);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(DiffTrees(source, Snapshot(copy->mountpoint())), "");
 
   // A second run finds nothing to do and adds no version.
-  r = ::rowfs::Run("rsync -a --itemize-changes " + src + " " + dst);
+  r = RunShell("rsync -a --itemize-changes " + src + " " + dst);
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.output, "") << "rsync found changes on an identical copy";
-  r = ::rowfs::Run("rsync -a --stats " + src + " " + dst);
+  r = RunShell("rsync -a --stats " + src + " " + dst);
   EXPECT_EQ(r.status, 0);
   EXPECT_NE(r.output.find("Number of regular files transferred: 0"),
             std::string::npos)
@@ -606,11 +605,11 @@ TEST_F(ToolsTest, RsyncIntoAFreshMountIsExactAndIdempotent) {
   // new version at the destination, which then equals the source again.
   ASSERT_EQ(WriteFile("alpha/r1/name", "annie"), 0);
   source = Snapshot(mnt_);
-  r = ::rowfs::Run("rsync -a --itemize-changes " + src + " " + dst);
+  r = RunShell("rsync -a --itemize-changes " + src + " " + dst);
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("alpha/r1/name\n"), std::string::npos) << r.output;
   EXPECT_EQ(DiffTrees(source, Snapshot(copy->mountpoint())), "");
-  r = ::rowfs::Run("rsync -a --itemize-changes " + src + " " + dst);
+  r = RunShell("rsync -a --itemize-changes " + src + " " + dst);
   EXPECT_EQ(r.output, "") << "rsync found changes on an identical copy";
   EXPECT_EQ(DiffTrees(source, Snapshot(copy->mountpoint())), "");
 }
@@ -623,15 +622,15 @@ TEST_F(ToolsTest, CpArchiveToLocalDirectoryAndBack) {
   const Tree source = Snapshot(mnt_);
   const std::string local = dir_.Sub("local");
   CommandResult r =
-      ::rowfs::Run("cp -a " + ShellQuote(mnt_) + " " + ShellQuote(local));
+      RunShell("cp -a " + ShellQuote(mnt_) + " " + ShellQuote(local));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(DiffTrees(source, Snapshot(local)), "");
 
   auto copy = StartFresh("copy");
   ASSERT_NE(copy, nullptr);
   MountGuard guard(copy->mountpoint());
-  r = ::rowfs::Run("cp -a " + ShellQuote(local + "/.") + " " +
-                   ShellQuote(copy->mountpoint() + "/"));
+  r = RunShell("cp -a " + ShellQuote(local + "/.") + " " +
+               ShellQuote(copy->mountpoint() + "/"));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(DiffTrees(source, Snapshot(copy->mountpoint())), "");
 }
@@ -641,15 +640,15 @@ TEST_F(ToolsTest, CpArchiveToLocalDirectoryAndBack) {
 // itself, then creates the column with O_CREAT|O_EXCL.
 TEST_F(ToolsTest, CpArchiveRestoresAVersionCopiedBeforeItsColumn) {
   const std::string local = dir_.Sub("local");
-  const CommandResult made = ::rowfs::Run(
+  const CommandResult made = RunShell(
       "mkdir -p " + ShellQuote(local + "/ds/r") + " && cd " +
       ShellQuote(local + "/ds/r") +
       " && printf old > c@1500000000100 && touch -d @1500000000.100 "
       "c@1500000000100 && printf new > c && touch -d @1600000000.200 c");
   ASSERT_EQ(made.status, 0) << made.output;
   const Tree source = Snapshot(local);
-  const CommandResult r = ::rowfs::Run("cp -a " + ShellQuote(local + "/.") +
-                                       " " + ShellQuote(mnt_ + "/"));
+  const CommandResult r = RunShell("cp -a " + ShellQuote(local + "/.") + " " +
+                                   ShellQuote(mnt_ + "/"));
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(ReadFile("ds/r/c"), "new");
   EXPECT_EQ(ReadFile("ds/r/c@1500000000100"), "old");
@@ -689,7 +688,7 @@ TEST_F(ToolsTest, SecondDaemonOnAnOpenDatabaseFails) {
   const std::string err = dir_.Sub("err");
   for (const std::string mode : {"", "-f "}) {
     SCOPED_TRACE("rowfs " + mode + "DB MNT2");
-    const CommandResult r = ::rowfs::Run(
+    const CommandResult r = RunShell(
         "timeout 20 " + ShellQuote(ROWFS_BINARY) + " " + mode +
         ShellQuote(db_) + " " + ShellQuote(mnt2) + " 2>" + ShellQuote(err));
     EXPECT_NE(r.status, 0);
@@ -716,8 +715,7 @@ TEST_F(ToolsTest, ReadOnlyFollowerOfALiveWriterMounts) {
   Daemon follower(db_, mnt2, {"-o", "ro"});
   ASSERT_TRUE(follower.Start());
   EXPECT_EQ(Slurp(mnt2 + "/ds/r/c"), "shared");
-  const CommandResult r =
-      ::rowfs::Run("echo x > " + ShellQuote(mnt2 + "/ds/r/c"));
+  const CommandResult r = RunShell("echo x > " + ShellQuote(mnt2 + "/ds/r/c"));
   EXPECT_NE(r.status, 0);
   EXPECT_EQ(ReadFile("ds/r/c"), "shared");
   EXPECT_TRUE(follower.Stop());
@@ -735,8 +733,8 @@ class StartupTest : public ToolsTest {
   Outcome Rowfs(const std::string& args) {
     const std::string out = dir_.Sub("out"), err = dir_.Sub("err");
     const CommandResult r =
-        ::rowfs::Run("timeout 20 " + ShellQuote(ROWFS_BINARY) + " " + args +
-                     " >" + ShellQuote(out) + " 2>" + ShellQuote(err));
+        RunShell("timeout 20 " + ShellQuote(ROWFS_BINARY) + " " + args + " >" +
+                 ShellQuote(out) + " 2>" + ShellQuote(err));
     return {r.status, Slurp(out), Slurp(err)};
   }
   // A start-up refusal: non-zero, one line on stderr naming `mention`,
@@ -818,20 +816,19 @@ TEST_F(ToolsTest, DaemonizedMountIsLiveOnReturnAndExitsOnUnmount) {
   ASSERT_EQ(mkdir(mnt2.c_str(), 0755), 0);
   MountGuard guard(mnt2);
   const std::string log = dir_.Sub("daemon.log");
-  CommandResult r = ::rowfs::Run(
-      "timeout 20 " + ShellQuote(ROWFS_BINARY) + " " + ShellQuote(db2) + " " +
-      ShellQuote(mnt2) + " >" + ShellQuote(log) + " 2>&1");
+  CommandResult r = RunShell("timeout 20 " + ShellQuote(ROWFS_BINARY) + " " +
+                             ShellQuote(db2) + " " + ShellQuote(mnt2) + " >" +
+                             ShellQuote(log) + " 2>&1");
   ASSERT_EQ(r.status, 0) << Slurp(log);
   // Live the moment the command returned: no waiting.
   EXPECT_TRUE(IsMounted(mnt2));
   EXPECT_EQ(mkdir((mnt2 + "/ds").c_str(), 0755), 0) << strerror(errno);
   EXPECT_EQ(mkdir((mnt2 + "/ds/r").c_str(), 0755), 0) << strerror(errno);
-  EXPECT_EQ(::rowfs::Run("echo kept > " + ShellQuote(mnt2 + "/ds/r/c")).status,
-            0);
+  EXPECT_EQ(RunShell("echo kept > " + ShellQuote(mnt2 + "/ds/r/c")).status, 0);
   const std::vector<pid_t> pids = RowfsProcessesFor(mnt2);
   EXPECT_EQ(pids.size(), 1u) << "one daemon serves the mount";
 
-  r = ::rowfs::Run("fusermount3 -u " + ShellQuote(mnt2));
+  r = RunShell("fusermount3 -u " + ShellQuote(mnt2));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_FALSE(IsMounted(mnt2));
   EXPECT_TRUE(Poll([&] { return RowfsProcessesFor(mnt2).empty(); },

@@ -62,8 +62,7 @@ bool WriteText(const std::string& path, const std::string& text) {
 }
 
 bool HaveCommand(const std::string& name) {
-  return ::rowfs::Run("command -v " + ShellQuote(name) + " >/dev/null")
-             .status == 0;
+  return RunShell("command -v " + ShellQuote(name) + " >/dev/null").status == 0;
 }
 
 std::vector<std::string> SplitLines(const std::string& text) {
@@ -269,7 +268,7 @@ class Child {
       waitpid(pid_, nullptr, 0);
     }
     if (!MountsAt(mountpoint_).empty()) {
-      ::rowfs::Run("umount -l " + ShellQuote(mountpoint_));
+      RunShell("umount -l " + ShellQuote(mountpoint_));
     }
   }
   Child(const Child&) = delete;
@@ -384,7 +383,7 @@ class Installation {
   ::testing::AssertionResult Install() {
     // Concurrent installs would all rewrite <build>/install_manifest.txt.
     FileLock lock(std::string(ROWFS_BUILD_DIR) + "/ops_test.install.lock");
-    const CommandResult r = ::rowfs::Run(
+    const CommandResult r = RunShell(
         "DESTDIR=" + ShellQuote(destdir_) + " " +
         ShellQuote(ROWFS_CMAKE_COMMAND) + " --install " +
         ShellQuote(ROWFS_BUILD_DIR) + " --prefix " + ShellQuote(prefix_));
@@ -731,7 +730,7 @@ TEST_F(InstallTest, FilesLandWhereTheRulesSay) {
   EXPECT_TRUE(S_ISREG(st.st_mode));
   EXPECT_EQ(st.st_mode & 0111, 0111u);
   const CommandResult version =
-      ::rowfs::Run(ShellQuote(inst_.Binary()) + " --version");
+      RunShell(ShellQuote(inst_.Binary()) + " --version");
   EXPECT_EQ(version.status, 0);
   EXPECT_TRUE(StartsWith(version.output, "rowfs " ROWFS_VERSION))
       << version.output;
@@ -772,19 +771,19 @@ TEST_F(InstallTest, ManPageRenders) {
   if (HaveCommand("groff")) {
     // -ww: every warning; -z: no output, only the diagnostics.
     const CommandResult r =
-        ::rowfs::Run("groff -t -man -Tutf8 -ww -z " + ShellQuote(page));
+        RunShell("groff -t -man -Tutf8 -ww -z " + ShellQuote(page));
     EXPECT_EQ(r.status, 0);
     EXPECT_EQ(r.output, "") << "groff warnings";
     checked = true;
   } else if (HaveCommand("mandoc")) {
     const CommandResult r =
-        ::rowfs::Run("mandoc -T lint -W warning " + ShellQuote(page));
+        RunShell("mandoc -T lint -W warning " + ShellQuote(page));
     EXPECT_EQ(r.status, 0) << r.output;
     checked = true;
   }
   if (HaveCommand("man")) {
     const CommandResult r =
-        ::rowfs::Run("MANWIDTH=80 man -l " + ShellQuote(page) + " 2>&1");
+        RunShell("MANWIDTH=80 man -l " + ShellQuote(page) + " 2>&1");
     EXPECT_EQ(r.status, 0) << r.output;
     const std::string text = StripOverstrike(r.output);
     for (const char* section :
@@ -797,8 +796,8 @@ TEST_F(InstallTest, ManPageRenders) {
     }
     EXPECT_TRUE(Contains(text, "rowfs - mount a RocksDB")) << text;
     // man(1) finds it by name under the installed man directory.
-    const CommandResult w = ::rowfs::Run(
-        "MANPATH=" + ShellQuote(inst_.ManDir()) + " man -w 8 rowfs");
+    const CommandResult w =
+        RunShell("MANPATH=" + ShellQuote(inst_.ManDir()) + " man -w 8 rowfs");
     EXPECT_EQ(w.status, 0) << w.output;
     EXPECT_EQ(Trim(w.output), page);
     checked = true;
@@ -903,8 +902,7 @@ bool MentionsOption(const std::string& text, const std::string& name) {
 }
 
 TEST_F(InstallTest, ManPageDocumentsEveryHelpOption) {
-  const CommandResult help =
-      ::rowfs::Run(ShellQuote(inst_.Binary()) + " --help");
+  const CommandResult help = RunShell(ShellQuote(inst_.Binary()) + " --help");
   ASSERT_EQ(help.status, 0);
   const std::vector<std::string> options = HelpOptions(help.output);
   ASSERT_GE(options.size(), 20u) << help.output;
@@ -999,7 +997,7 @@ TEST_F(InstallTest, SystemdAnalyzeVerify) {
   const std::string dir = inst_.Scratch("units");
   ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
   ASSERT_TRUE(WriteText(dir + "/rowfs@.service", text));
-  const CommandResult r = ::rowfs::Run(
+  const CommandResult r = RunShell(
       "cd " + ShellQuote(dir) + " && MANPATH=" + ShellQuote(inst_.ManDir()) +
       " SYSTEMD_LOG_COLOR=0 systemd-analyze verify " +
       ShellQuote(dir + "/rowfs@mnt-data.service"));
@@ -1007,7 +1005,7 @@ TEST_F(InstallTest, SystemdAnalyzeVerify) {
   EXPECT_EQ(r.output, "") << "systemd-analyze verify complained";
   // The check does catch mistakes: an unknown key is reported.
   ASSERT_TRUE(WriteText(dir + "/rowfs@.service", text + "Bogus=1\n"));
-  const CommandResult bad = ::rowfs::Run(
+  const CommandResult bad = RunShell(
       "cd " + ShellQuote(dir) + " && MANPATH=" + ShellQuote(inst_.ManDir()) +
       " systemd-analyze verify " + ShellQuote(dir + "/rowfs@mnt-data.service"));
   EXPECT_TRUE(Contains(bad.output, "Bogus")) << bad.output;
@@ -1031,7 +1029,7 @@ class UnitRunTest : public InstallTest {
     instance_ = EscapePath(mnt_);
     if (HaveCommand("systemd-escape")) {
       const CommandResult r =
-          ::rowfs::Run("systemd-escape --path " + ShellQuote(mnt_));
+          RunShell("systemd-escape --path " + ShellQuote(mnt_));
       ASSERT_EQ(Trim(r.output), instance_) << "the test escapes paths wrongly";
     }
     // The example environment file, with this test's database.
@@ -1096,9 +1094,9 @@ TEST_F(UnitRunTest, StartReadyServeStopAsSystemdWould) {
     EXPECT_TRUE(HasOption(mounts[0].super_options, "allow_other"))
         << Describe(mounts);
   }
-  ASSERT_EQ(::rowfs::Run("mkdir " + ShellQuote(mnt_ + "/ds") + " " +
-                         ShellQuote(mnt_ + "/ds/r") + " && echo v > " +
-                         ShellQuote(mnt_ + "/ds/r/c"))
+  ASSERT_EQ(RunShell("mkdir " + ShellQuote(mnt_ + "/ds") + " " +
+                     ShellQuote(mnt_ + "/ds/r") + " && echo v > " +
+                     ShellQuote(mnt_ + "/ds/r/c"))
                 .status,
             0);
 
@@ -1238,7 +1236,7 @@ class MountHelperTest : public ::testing::Test {
 
   void TearDown() override {
     if (!mnt_.empty() && !MountsAt(mnt_).empty()) {
-      ::rowfs::Run("umount -l " + ShellQuote(mnt_));
+      RunShell("umount -l " + ShellQuote(mnt_));
     }
     for (pid_t pid : daemons_) {
       if (WaitExit(pid, milliseconds(5000)) == -2) {
@@ -1327,7 +1325,7 @@ class MountHelperTest : public ::testing::Test {
 
   // umount(8), then the daemon must exit with status 0.
   void UmountAndExpectExit(pid_t daemon) {
-    const CommandResult r = ::rowfs::Run("umount " + ShellQuote(mnt_));
+    const CommandResult r = RunShell("umount " + ShellQuote(mnt_));
     EXPECT_EQ(r.status, 0) << r.output;
     EXPECT_EQ(WaitExit(daemon), 0) << "the daemon did not exit cleanly";
     EXPECT_TRUE(MountsAt(mnt_).empty()) << Describe(MountsAt(mnt_));
@@ -1343,8 +1341,8 @@ class MountHelperTest : public ::testing::Test {
 
 TEST_F(MountHelperTest, MountTypeFuseRowfsReadWriteThenReadOnly) {
   // Read-write first, to create the database and some data.
-  CommandResult r = ::rowfs::Run("mount -t fuse.rowfs " + ShellQuote(db_) +
-                                 " " + ShellQuote(mnt_));
+  CommandResult r = RunShell("mount -t fuse.rowfs " + ShellQuote(db_) + " " +
+                             ShellQuote(mnt_));
   ASSERT_EQ(r.status, 0) << r.output;
   ASSERT_TRUE(IsMounted(mnt_));
   auto mounts = MountsAt(mnt_);
@@ -1360,8 +1358,8 @@ TEST_F(MountHelperTest, MountTypeFuseRowfsReadWriteThenReadOnly) {
   UmountAndExpectExit(daemon);
 
   // -o ro: reads work, every change is EROFS.
-  r = ::rowfs::Run("mount -t fuse.rowfs " + ShellQuote(db_) + " " +
-                   ShellQuote(mnt_) + " -o ro");
+  r = RunShell("mount -t fuse.rowfs " + ShellQuote(db_) + " " +
+               ShellQuote(mnt_) + " -o ro");
   ASSERT_EQ(r.status, 0) << r.output;
   mounts = MountsAt(mnt_);
   ASSERT_EQ(mounts.size(), 1u) << Describe(mounts);
@@ -1399,7 +1397,7 @@ TEST_F(MountHelperTest, FstabEntry) {
                  "versions=hidden  0 0\n"));
   // By mountpoint; -T reads this file instead of /etc/fstab.
   CommandResult r =
-      ::rowfs::Run("mount -T " + ShellQuote(fstab) + " " + ShellQuote(mnt_));
+      RunShell("mount -T " + ShellQuote(fstab) + " " + ShellQuote(mnt_));
   ASSERT_EQ(r.status, 0) << r.output;
   auto mounts = MountsAt(mnt_);
   ASSERT_EQ(mounts.size(), 1u) << Describe(mounts);
@@ -1417,12 +1415,12 @@ TEST_F(MountHelperTest, FstabEntry) {
   ASSERT_TRUE(WriteText(mnt_ + "/ds/r/c", "two\n"));
   EXPECT_EQ(ReadText(mnt_ + "/ds/r/c"), "two\n");
   // versions=hidden reached the daemon: only the latest is listed.
-  r = ::rowfs::Run("ls " + ShellQuote(mnt_ + "/ds/r"));
+  r = RunShell("ls " + ShellQuote(mnt_ + "/ds/r"));
   EXPECT_EQ(r.output, "c\n");
   UmountAndExpectExit(daemon);
 
   // By source, the way `mount DB_DIR` finds an fstab entry.
-  r = ::rowfs::Run("mount -T " + ShellQuote(fstab) + " " + ShellQuote(db));
+  r = RunShell("mount -T " + ShellQuote(fstab) + " " + ShellQuote(db));
   ASSERT_EQ(r.status, 0) << r.output;
   daemon = AdoptedDaemon();
   ASSERT_GT(daemon, 0);
@@ -1432,9 +1430,8 @@ TEST_F(MountHelperTest, FstabEntry) {
 
 TEST_F(MountHelperTest, StartFailureReachesMount) {
   // -o ro on a database that does not exist: rowfs cannot open it.
-  const CommandResult r =
-      ::rowfs::Run("mount -t fuse.rowfs " + ShellQuote(db_) + " " +
-                   ShellQuote(mnt_) + " -o ro");
+  const CommandResult r = RunShell("mount -t fuse.rowfs " + ShellQuote(db_) +
+                                   " " + ShellQuote(mnt_) + " -o ro");
   EXPECT_NE(r.status, 0);
   EXPECT_TRUE(Contains(r.output, "rowfs: ")) << r.output;
   EXPECT_TRUE(MountsAt(mnt_).empty()) << Describe(MountsAt(mnt_));

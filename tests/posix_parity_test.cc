@@ -1679,7 +1679,7 @@ class PosixParityTest : public MountTest,
       ADD_FAILURE() << "umount " << tmpfs_ << ": " << strerror(errno);
       umount2(tmpfs_.c_str(), MNT_DETACH);
     }
-    if (!shm_dir_.empty()) ::rowfs::Run("rm -rf " + ShellQuote(shm_dir_));
+    if (!shm_dir_.empty()) RunShell("rm -rf " + ShellQuote(shm_dir_));
     MountTest::TearDown();
     umask(old_umask_);
   }
