@@ -317,12 +317,13 @@ int Serve(const MountOptions& options, int ready_fd) {
   NotifySystemd("STOPPING=1");
   catchup.reset();
   signals.reset();
+  fs->StopNotifying();  // before the unmount closes the session's descriptor
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);
   // A lazy unmount can end the session before the kernel released every
   // file: what they hold must not be lost.
   fs->PersistOpenFiles();
-  fs.reset();  // stops the invalidator before the session goes
+  fs.reset();
   fuse_session_destroy(se);
   s = store->SyncWal();
   if (!s.ok()) spdlog::error("syncing the WAL on exit: {}", s.ToString());

@@ -107,13 +107,16 @@ Filesystem::Filesystem(Store* store, const FsOptions& options)
   invalidator_ = std::thread([this] { InvalidatorLoop(); });
 }
 
-Filesystem::~Filesystem() {
+Filesystem::~Filesystem() { StopNotifying(); }
+
+void Filesystem::StopNotifying() {
   {
     std::lock_guard lock(inval_mu_);
     inval_stop_ = true;
+    inval_queue_.clear();
   }
   inval_cv_.notify_all();
-  invalidator_.join();
+  if (invalidator_.joinable()) invalidator_.join();
 }
 
 void Filesystem::SetSession(fuse_session* session) { session_ = session; }
@@ -667,6 +670,12 @@ Status Filesystem::TruncateClosed(const NodeInfo& node, uint64_t size) {
 
 void Filesystem::InvalidateInode(NodeId id, bool data) {
   if (session_ == nullptr) return;
+  {
+    // Request handlers call this while the session runs; after it, only
+    // the thread that stopped notifying does.
+    std::lock_guard lock(inval_mu_);
+    if (inval_stop_) return;
+  }
   // Without writeback caching this never blocks, so it is safe inside a
   // request handler (see fuse_lowlevel.h).
   fuse_lowlevel_notify_inval_inode(session_, id, data ? 0 : -1, 0);
@@ -737,6 +746,7 @@ void Filesystem::QueueEntryInvalidations(
   if (entries.empty() || session_ == nullptr) return;
   {
     std::lock_guard lock(inval_mu_);
+    if (inval_stop_) return;
     for (auto& e : entries) inval_queue_.push_back(std::move(e));
   }
   inval_cv_.notify_one();

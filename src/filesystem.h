@@ -64,6 +64,11 @@ class Filesystem {
   // Must be called once the session exists and before it is mounted, so
   // that invalidations can be sent.
   void SetSession(fuse_session* session);
+  // Sends no more invalidations and waits for the one being sent. Must be
+  // called after the session loop ended and before fuse_session_unmount,
+  // which closes the descriptor they are written to (its number may then
+  // be reused by a file of the database).
+  void StopNotifying();
 
   const InodeTable& inodes() const { return inodes_; }
   // Stores every file still open with changes. For the end of a session
@@ -277,7 +282,7 @@ class Filesystem {
   std::mutex inval_mu_;
   std::condition_variable inval_cv_;
   std::deque<EntryInvalidation> inval_queue_;
-  bool inval_stop_ = false;
+  bool inval_stop_ = false;  // also: nothing is sent once set
   std::thread invalidator_;
 };
 
