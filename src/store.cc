@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <set>
 #include <shared_mutex>
 #include <system_error>
 
@@ -202,6 +201,8 @@ class IteratorPools : public rocksdb::EventListener {
 
 // One dataset: its column family and live policy. Shared by in-flight
 // operations so that a concurrent drop cannot free the handle under them.
+using DatasetRecordMap = std::map<std::string, std::string, std::less<>>;
+
 // One secondary instance of a follower and its "default" family handle.
 struct FollowerInstance {
   FollowerInstance(rocksdb::DB* db_in, rocksdb::ColumnFamilyHandle* meta_in)
@@ -568,7 +569,7 @@ struct Store::Impl {
   int follower_generation = 1;  // guarded by catch_up_mu
   // The dataset records when the follower last (re)opened; guarded by
   // catch_up_mu.
-  std::set<std::string, std::less<>> follower_records;
+  DatasetRecordMap follower_records;
   std::mutex catch_up_mu;  // one catch-up at a time
 
   ~Impl() {
@@ -662,17 +663,19 @@ struct Store::Impl {
     return Status::OK();
   }
 
-  // The names of the datasets with a record in "default". The primary
-  // writes a dataset's record with its family and deletes it with the drop,
-  // so a follower compares these few keys to notice either without reading
-  // the MANIFEST. REQUIRES: on a follower, catch_up_mu held (or opening).
-  Status DatasetRecords(std::set<std::string, std::less<>>* names) const;
+  // The datasets' records in "default", by name. The primary writes a
+  // dataset's record with its family and deletes it with the drop, so a
+  // follower compares these few keys to notice either without reading the
+  // MANIFEST; comparing their contents (attributes with the creation time)
+  // also tells a dataset dropped and made again under the same name.
+  // REQUIRES: on a follower, catch_up_mu held (or opening).
+  Status DatasetRecords(DatasetRecordMap* records) const;
   // Opens a new secondary instance with every family the primary has now
   // and makes it current. `records`: the dataset records read before (it
   // becomes follower_records; reading them before listing the families
   // means a dataset created or dropped meanwhile causes one more reopen,
   // never none). REQUIRES: catch_up_mu held.
-  Status ReopenFollower(std::set<std::string, std::less<>> records);
+  Status ReopenFollower(DatasetRecordMap records);
 
   Status Find(std::string_view name, DatasetPtr* out) const {
     std::shared_lock lock(datasets_mu);
@@ -1844,19 +1847,19 @@ Status Store::GetStats(std::string_view dataset, Stats* stats) const {
   return Status::OK();
 }
 
-Status Store::Impl::DatasetRecords(
-    std::set<std::string, std::less<>>* names) const {
-  names->clear();
+Status Store::Impl::DatasetRecords(DatasetRecordMap* records) const {
+  records->clear();
   std::string end = DatasetRecordKey("");
   ++end.back();  // just past every "dataset/..." key
   RangeIterator it(db, meta_cf, DatasetRecordKey(""), std::move(end));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    names->emplace(ToView(it->key()).substr(DatasetRecordKey("").size()));
+    records->emplace(ToView(it->key()).substr(DatasetRecordKey("").size()),
+                     ToView(it->value()));
   }
   return Status::FromRocksDB(it->status(), "listing dataset records");
 }
 
-Status Store::Impl::ReopenFollower(std::set<std::string, std::less<>> records) {
+Status Store::Impl::ReopenFollower(DatasetRecordMap records) {
   std::vector<std::string> names;
   ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(
       rocksdb::DB::ListColumnFamilies(db_options, path, &names),
@@ -1936,7 +1939,7 @@ Status Store::CatchUp() {
   // Only this function changes impl_->db, under catch_up_mu.
   Status s = Status::FromRocksDB(impl_->db->TryCatchUpWithPrimary(),
                                  "catching up with the primary");
-  std::set<std::string, std::less<>> records;
+  DatasetRecordMap records;
   if (s.ok()) s = impl_->DatasetRecords(&records);
   // A failed catch-up: most likely the primary dropped a family this
   // instance never knew (created after it opened), which a secondary cannot

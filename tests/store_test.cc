@@ -720,6 +720,20 @@ TEST_F(StoreApiTest, FollowerFollowsDatasetsCreatedAndDroppedLater) {
   ASSERT_OK(follower->CatchUp());  // and goes on catching up
   ASSERT_OK(follower->GetLatest("ds", "r", "c", &v));
   EXPECT_EQ(v.value, "v3");
+
+  // Dropped and made again under the same name between two catch-ups: the
+  // record's creation time differs, so the follower opens the new one.
+  ASSERT_OK(store().CreateDataset("again", Attrs{0755, 1000, 1000, 1000}));
+  ASSERT_OK(store().Put("again", "r", "c", "first", 9));
+  ASSERT_OK(follower->CatchUp());
+  ASSERT_OK(follower->GetLatest("again", "r", "c", &v));
+  EXPECT_EQ(v.value, "first");
+  ASSERT_OK(store().DropDataset("again", /*force=*/true));
+  ASSERT_OK(store().CreateDataset("again", Attrs{0755, 1000, 1000, 2000}));
+  ASSERT_OK(store().Put("again", "r", "c", "second", 10));
+  ASSERT_OK(follower->CatchUp());
+  ASSERT_OK(follower->GetLatest("again", "r", "c", &v));
+  EXPECT_EQ(v.value, "second");
 }
 
 TEST(StoreOpenTest, RejectsAFileAsDatabasePath) {
