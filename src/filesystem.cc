@@ -110,6 +110,7 @@ Filesystem::Filesystem(Store* store, const FsOptions& options)
 Filesystem::~Filesystem() { StopNotifying(); }
 
 void Filesystem::StopNotifying() {
+  notifying_.store(false, std::memory_order_release);
   {
     std::lock_guard lock(inval_mu_);
     inval_stop_ = true;
@@ -669,12 +670,10 @@ Status Filesystem::TruncateClosed(const NodeInfo& node, uint64_t size) {
 // ---------------------------------------------------------------- caching
 
 void Filesystem::InvalidateInode(NodeId id, bool data) {
-  if (session_ == nullptr) return;
-  {
-    // Request handlers call this while the session runs; after it, only
-    // the thread that stopped notifying does.
-    std::lock_guard lock(inval_mu_);
-    if (inval_stop_) return;
+  // Request handlers call this while the session runs; after it, only the
+  // thread that stopped notifying does, so the flag needs no lock.
+  if (session_ == nullptr || !notifying_.load(std::memory_order_acquire)) {
+    return;
   }
   // Without writeback caching this never blocks, so it is safe inside a
   // request handler (see fuse_lowlevel.h).

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -282,7 +283,8 @@ class Filesystem {
   std::mutex inval_mu_;
   std::condition_variable inval_cv_;
   std::deque<EntryInvalidation> inval_queue_;
-  bool inval_stop_ = false;  // also: nothing is sent once set
+  bool inval_stop_ = false;            // also: nothing is queued once set
+  std::atomic<bool> notifying_{true};  // false once StopNotifying began
   std::thread invalidator_;
 };
 

@@ -310,9 +310,9 @@ class SnapshotImpl : public Snapshot {
   const uint64_t time_ms_;
 };
 
-// Snapshots exist on primaries and read-only stores only, which have one
-// instance (a follower's later instances refuse snapshots: see
-// Store::NewSnapshot).
+// Snapshots are read on primaries and read-only stores only: RocksDB
+// secondaries read at none, so the file system refuses snapshot views on a
+// follower (whose instance may change anyway: see Store::CatchUp).
 const rocksdb::Snapshot* RocksSnapshot(const ReadView& view) {
   return view.snapshot == nullptr
              ? nullptr
@@ -609,21 +609,29 @@ struct Store::Impl {
     return o;
   }
 
-  // The options of an existing family: an options file's, when it names
-  // the family, with the policy filter of `policy` in any case.
-  rocksdb::ColumnFamilyOptions ExistingCfOptions(
-      const std::string& name,
-      const std::shared_ptr<PolicyCell>& policy) const {
-    if (name == rocksdb::kDefaultColumnFamilyName) return cf_template;
-    rocksdb::ColumnFamilyOptions o = DatasetCfOptions(policy);
-    for (const auto& d : file_cfs) {
-      if (d.name == name) {
-        auto factory = o.compaction_filter_factory;
-        o = d.options;
-        o.compaction_filter_factory = factory;
+  // What opening the existing families `names` takes: each one's options
+  // (an options file's, when it names the family, with the policy filter of
+  // a fresh policy in any case) and that policy.
+  void DescribeFamilies(
+      const std::vector<std::string>& names,
+      std::vector<rocksdb::ColumnFamilyDescriptor>* descriptors,
+      std::vector<std::shared_ptr<PolicyCell>>* policies) const {
+    for (const std::string& name : names) {
+      auto policy = std::make_shared<PolicyCell>();
+      rocksdb::ColumnFamilyOptions o = cf_template;
+      if (name != rocksdb::kDefaultColumnFamilyName) {
+        o = DatasetCfOptions(policy);
+        for (const auto& d : file_cfs) {
+          if (d.name == name) {
+            auto factory = o.compaction_filter_factory;
+            o = d.options;
+            o.compaction_filter_factory = factory;
+          }
+        }
       }
+      descriptors->emplace_back(name, o);
+      policies->push_back(std::move(policy));
     }
-    return o;
   }
 
   // A Dataset for an opened family, with its floor, attributes and policy
@@ -933,11 +941,7 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
   impl->file_cfs = file_cfs;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   std::vector<std::shared_ptr<PolicyCell>> policies;
-  for (const std::string& name : names) {
-    auto policy = std::make_shared<PolicyCell>();
-    descriptors.emplace_back(name, impl->ExistingCfOptions(name, policy));
-    policies.push_back(std::move(policy));
-  }
+  impl->DescribeFamilies(names, &descriptors, &policies);
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status s;
@@ -1866,11 +1870,7 @@ Status Store::Impl::ReopenFollower(DatasetRecordMap records) {
       "listing the primary's datasets"));
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   std::vector<std::shared_ptr<PolicyCell>> policies;
-  for (const std::string& name : names) {
-    auto policy = std::make_shared<PolicyCell>();
-    descriptors.emplace_back(name, ExistingCfOptions(name, policy));
-    policies.push_back(std::move(policy));
-  }
+  DescribeFamilies(names, &descriptors, &policies);
   // Each instance keeps its own info LOG; the previous one may still be
   // open (its datasets in use), so every generation gets a directory.
   const int generation = follower_generation + 1;
@@ -1951,16 +1951,16 @@ Status Store::CatchUp() {
       spdlog::info("follower reopens after: {}", s.ToString());
       records.clear();
     }
-    ROWFS_RETURN_IF_ERROR(impl_->ReopenFollower(std::move(records)));
+    ROWFS_RETURN_IF_ERROR(impl_->ReopenFollower(records));
   }
   std::unique_lock lock(impl_->datasets_mu);
+  // Attributes and policies from the records just read (after a reopen
+  // they are the new datasets' already).
   for (auto& [name, ds] : impl_->datasets) {
-    std::string record;
-    rocksdb::Status rs = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta_cf,
-                                        DatasetRecordKey(name), &record);
-    if (!rs.ok()) continue;  // dropped by the primary, or never described
+    auto record = records.find(name);
+    if (record == records.end()) continue;  // never described
     Policy policy;
-    if (DecodeDatasetRecord(record, &ds->attrs, &policy).ok()) {
+    if (DecodeDatasetRecord(record->second, &ds->attrs, &policy).ok()) {
       ds->policy->Store(policy);
     }
   }
