@@ -4,7 +4,9 @@
 #include <rocksdb/env.h>
 #include <rocksdb/utilities/backup_engine.h>
 #include <rocksdb/utilities/checkpoint.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <memory>
 #include <system_error>
@@ -13,6 +15,15 @@ namespace rowfs {
 namespace {
 
 constexpr uint64_t kProgressEvery = 4 << 20;
+
+// Backups and checkpoints hold every column's bytes: only their owner may
+// enter them, whatever the umask.
+Status MakePrivate(const std::string& dir) {
+  if (chmod(dir.c_str(), 0700) != 0) {
+    return Status::FromErrno(errno, "chmod 0700 " + dir);
+  }
+  return Status::OK();
+}
 
 // Opens the engine on `dir`; `create` allows making the directory.
 template <typename Engine>
@@ -23,6 +34,7 @@ Status OpenEngine(const std::string& dir, bool create,
     if (!create) return Status::NotFound(dir + " is not a backup directory");
     std::filesystem::create_directories(dir, ec);
     if (ec) return Status::IOError("creating " + dir + ": " + ec.message());
+    ROWFS_RETURN_IF_ERROR(MakePrivate(dir));
   }
   rocksdb::BackupEngineOptions options(dir);
   options.share_table_files = true;
@@ -111,12 +123,32 @@ Status RestoreBackup(const std::string& backup_dir, uint32_t id,
   }
   std::unique_ptr<rocksdb::BackupEngineReadOnly> engine;
   ROWFS_RETURN_IF_ERROR(OpenEngine(backup_dir, /*create=*/false, &engine));
+  std::error_code ec;
+  const bool existed = std::filesystem::exists(db_dir, ec);
+  if (!existed) {
+    std::filesystem::create_directories(db_dir, ec);
+    if (ec) return Status::IOError("creating " + db_dir + ": " + ec.message());
+  }
+  ROWFS_RETURN_IF_ERROR(MakePrivate(db_dir));
   rocksdb::IOStatus s =
       id == 0 ? engine->RestoreDBFromLatestBackup(rocksdb::RestoreOptions(),
                                                   db_dir, db_dir)
               : engine->RestoreDBFromBackup(rocksdb::RestoreOptions(), id,
                                             db_dir, db_dir);
-  return Status::FromRocksDB(s, "restoring into " + db_dir);
+  if (!s.ok()) {
+    // A half-restored directory is a database without its CURRENT or with
+    // missing files: leave nothing that could be mistaken for one.
+    if (existed) {
+      for (const auto& entry :
+           std::filesystem::directory_iterator(db_dir, ec)) {
+        std::filesystem::remove_all(entry.path(), ec);
+      }
+    } else {
+      std::filesystem::remove_all(db_dir, ec);
+    }
+  }
+  return Status::FromRocksDB(
+      s, "restoring into " + db_dir + " (nothing was left there)");
 }
 
 Status PurgeBackups(const std::string& backup_dir, uint32_t keep) {
@@ -137,8 +169,9 @@ Status CreateCheckpoint(Store* store, const std::string& dir) {
   rocksdb::Status s = rocksdb::Checkpoint::Create(store->db(), &raw);
   if (!s.ok()) return Status::FromRocksDB(s, "checkpoint");
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
-  return Status::FromRocksDB(checkpoint->CreateCheckpoint(dir),
-                             "checkpoint into " + dir);
+  ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(checkpoint->CreateCheckpoint(dir),
+                                            "checkpoint into " + dir));
+  return MakePrivate(dir);
 }
 
 }  // namespace rowfs

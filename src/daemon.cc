@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -211,6 +212,29 @@ class CatchUpLoop {
   std::thread thread_;
 };
 
+// RocksDB keeps table files open (one per table file, at least one per
+// dataset) and a shell's default soft limit is 1024: a database of a
+// thousand datasets could not be mounted, and a flush meeting EMFILE stops
+// every write. The hard limit is the administrator's bound; use all of it.
+void RaiseFileLimit() {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max) {
+    return;
+  }
+  const rlim_t before = rl.rlim_cur;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    spdlog::warn("cannot raise the open-file limit from {}: {}", before,
+                 strerror(errno));
+  }
+}
+
+// Signals whose default action would end the daemon and leave a dead
+// mount behind, with no meaning to rowfs.
+void IgnoreStraySignals() {
+  for (int sig : {SIGUSR2, SIGALRM, SIGPIPE}) signal(sig, SIG_IGN);
+}
+
 // Opens the store, mounts and serves until unmounted or signalled.
 int Serve(const MountOptions& options, int ready_fd) {
   StartupReport report(ready_fd);
@@ -235,6 +259,8 @@ int Serve(const MountOptions& options, int ready_fd) {
     o.fs.entry_timeout = std::min(o.fs.entry_timeout, o.catchup_interval);
     o.fs.attr_timeout = std::min(o.fs.attr_timeout, o.catchup_interval);
   }
+  RaiseFileLimit();
+  IgnoreStraySignals();
   std::unique_ptr<Store> store;
   s = Store::Open(o.store, o.db_path, &store);
   if (!s.ok()) {

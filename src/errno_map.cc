@@ -45,6 +45,8 @@ int ToErrno(const Status& s) {
       return ERANGE;
     case C::kStale:
       return ESTALE;
+    case C::kPermissionDenied:
+      return EACCES;
   }
   return EIO;
 }

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "access.h"
 #include "errno_map.h"
 #include "fs_counters.h"
 #include "rowfs/backup.h"
@@ -30,10 +31,19 @@ timespec MsToTimespec(uint64_t ms) {
   return ts;
 }
 
-uint64_t TimespecToMs(const timespec& ts) {
-  if (ts.tv_sec < 0) return 0;
-  return static_cast<uint64_t>(ts.tv_sec) * 1000 +
-         static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+// A time in ms; InvalidArgument beyond kMaxTimestamp (seconds that would
+// wrap in the conversion). Times before the epoch are the epoch.
+Status TimespecToMs(const timespec& ts, uint64_t* ms) {
+  if (ts.tv_sec < 0) {
+    *ms = 0;
+    return Status::OK();
+  }
+  const auto sec = static_cast<uint64_t>(ts.tv_sec);
+  if (sec > kMaxTimestamp / 1000) {
+    return Status::InvalidArgument("time out of range");
+  }
+  *ms = sec * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+  return Status::OK();
 }
 
 bool IsDir(NodeKind k) {
@@ -153,8 +163,16 @@ void Filesystem::Fail(fuse_req_t req, const char* op, const std::string& path,
     // asking for security.* and system.* attributes of every file.
     spdlog::debug("{} {}: {}", op, path, s.ToString());
   } else {
-    spdlog::info("{} {}: refused ({}): {}", op, path, strerror(err),
-                 s.ToString());
+    // Refusals are what a hostile or broken client can cause at will: a
+    // burst per second is logged, the rest counted.
+    uint64_t suppressed = 0;
+    if (refusal_log_.Allow(Clock::Real()->NowMs(), &suppressed)) {
+      if (suppressed != 0) {
+        spdlog::info("{} more refusals were not logged", suppressed);
+      }
+      spdlog::info("{} {}: refused ({}): {}", op, path, strerror(err),
+                   s.ToString());
+    }
   }
   fuse_reply_err(req, err);
 }
@@ -221,9 +239,29 @@ uint32_t Filesystem::AsOfView(uint64_t t) const {
   for (const auto& [id, view] : views_) {
     if (!view.snapshot && view.read.as_of == t) return id;
   }
-  const uint32_t id = next_view_++;
-  views_[id] = View{false, std::to_string(t), ReadView{nullptr, t}};
+  // Each "as of" time looked up makes a view; those the kernel holds no
+  // node of any more are dropped, so that looking up many times does not
+  // grow the daemon. A view made a moment ago may be about to get its
+  // first node (the caller has its id but not yet its entry): kept.
+  constexpr uint64_t kViewGraceMs = 1000;
+  const uint64_t now = Clock::Real()->NowMs();
+  std::erase_if(views_, [&](const auto& kv) {
+    const View& v = kv.second;
+    return !v.snapshot && now - v.made_ms > kViewGraceMs &&
+           inodes_.NodesInView(kv.first) == 0;
+  });
+  const uint32_t id = NewViewIdLocked();
+  views_[id] = View{false, std::to_string(t), ReadView{nullptr, t}, now};
   return id;
+}
+
+uint32_t Filesystem::NewViewIdLocked() const {
+  // 0 is the live tree; a wrapped counter skips it and every id in use.
+  while (next_view_ == 0 || views_.count(next_view_) != 0 ||
+         inodes_.NodesInView(next_view_) != 0) {
+    ++next_view_;
+  }
+  return next_view_++;
 }
 
 Status Filesystem::ViewOf(const NodeKey& key, ReadView* view) const {
@@ -290,6 +328,17 @@ void Filesystem::ForgetIfColumnVanished(const NodeKey& version) {
   QueueEntryInvalidations(std::move(stale));
 }
 
+Status Filesystem::CheckSnapshotOwner(fuse_req_t req) const {
+  // A snapshot keeps RocksDB from reclaiming what is overwritten while it
+  // lives: the mount's owner decides, as for the control attributes.
+  const uid_t uid = fuse_req_ctx(req)->uid;
+  if (uid != 0 && uid != geteuid()) {
+    return Status::NotPermitted(
+        "snapshots are made and released by root and the mount's owner");
+  }
+  return Status::OK();
+}
+
 Status Filesystem::CreateSnapshot(std::string_view name, NodeKey* root) {
   ROWFS_RETURN_IF_ERROR(ValidateRowName(name));  // any single path component
   if (options_.follower) {
@@ -299,14 +348,21 @@ Status Filesystem::CreateSnapshot(std::string_view name, NodeKey* root) {
         "@asof/T works");
   }
   std::lock_guard lock(views_mu_);
+  size_t snapshots = 0;
   for (const auto& [id, view] : views_) {
     if (view.snapshot && view.name == name) {
       return Status::AlreadyExists("snapshot '" + std::string(name) +
                                    "' exists");
     }
+    snapshots += view.snapshot ? 1 : 0;
   }
-  const uint32_t id = next_view_++;
-  views_[id] = View{true, std::string(name), ReadView{store_->NewSnapshot()}};
+  if (snapshots >= options_.max_snapshots) {
+    return Status::NoSpace("already " + std::to_string(snapshots) +
+                           " snapshots (max_snapshots); release one");
+  }
+  const uint32_t id = NewViewIdLocked();
+  views_[id] = View{true, std::string(name), ReadView{store_->NewSnapshot()},
+                    Clock::Real()->NowMs()};
   *root = NodeKey::Root(id);
   spdlog::info("snapshot {} taken", name);
   return Status::OK();
@@ -333,9 +389,48 @@ Attrs Filesystem::FileDefaults() const {
   return Attrs{0644, options_.default_uid, options_.default_gid, 0};
 }
 
-Attrs Filesystem::Caller(fuse_req_t req, mode_t mode) const {
+Attrs Filesystem::CallerAttrs(fuse_req_t req, mode_t mode, const NodeInfo& dir,
+                              bool directory) const {
   const fuse_ctx* ctx = fuse_req_ctx(req);
-  return Attrs{static_cast<uint32_t>(mode & 07777), ctx->uid, ctx->gid, Now()};
+  Attrs a{static_cast<uint32_t>(mode & 07777), ctx->uid, ctx->gid, Now()};
+  // A setgid directory gives what is made in it its group, and its setgid
+  // bit to directories (inode_init_owner(), as on ext4).
+  Attrs parent;
+  if (CurrentAttrs(dir, &parent).ok() && (parent.mode & S_ISGID) != 0) {
+    a.gid = parent.gid;
+    if (directory) a.mode |= S_ISGID;
+  }
+  return a;
+}
+
+Status Filesystem::CheckVersionAccess(fuse_req_t req,
+                                      const NodeKey& key) const {
+  if (key.kind != NodeKind::kVersion) return Status::OK();
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  if (ctx->uid == 0) return Status::OK();
+  ColumnInfo column;
+  Status s = store_->StatColumn(key.dataset, key.row, key.column, &column);
+  // A version of a column that does not exist creates it: the row's write
+  // permission, which the kernel checked, is all it takes.
+  if (s.IsNotFound()) return Status::OK();
+  ROWFS_RETURN_IF_ERROR(s);
+  RowInfo row;
+  ROWFS_RETURN_IF_ERROR(store_->StatRow(key.dataset, key.row, &row));
+  Caller caller{ctx->uid, ctx->gid, {}};
+  // The supplementary groups, as the kernel would count them.
+  std::vector<gid_t> groups(64);
+  int n =
+      fuse_req_getgroups(req, static_cast<int>(groups.size()), groups.data());
+  if (n > static_cast<int>(groups.size())) {
+    groups.resize(static_cast<size_t>(n));
+    n = fuse_req_getgroups(req, n, groups.data());
+  }
+  if (n > 0) {
+    groups.resize(std::min(groups.size(), static_cast<size_t>(n)));
+    caller.groups = std::move(groups);
+  }
+  return CheckVersionWrite(caller, row.attrs.value_or(DirDefaults()),
+                           column.attrs.value_or(FileDefaults()), key.Path());
 }
 
 void Filesystem::FillStat(const NodeKey& key, const Attrs& attrs, uint64_t size,
@@ -468,8 +563,9 @@ NodeInfo Filesystem::MakeEntry(const NodeKey& key, const struct stat& st,
 Status Filesystem::CurrentAttrs(const NodeInfo& node, Attrs* attrs) const {
   struct stat st;
   ROWFS_RETURN_IF_ERROR(StatKey(node.key, node.open_file, &st));
-  *attrs = Attrs{st.st_mode & 07777u, st.st_uid, st.st_gid,
-                 TimespecToMs(st.st_mtim)};
+  uint64_t mtime = 0;
+  ROWFS_RETURN_IF_ERROR(TimespecToMs(st.st_mtim, &mtime));
+  *attrs = Attrs{st.st_mode & 07777u, st.st_uid, st.st_gid, mtime};
   return Status::OK();
 }
 
@@ -543,20 +639,7 @@ Status Filesystem::Persist(NodeId id, OpenFile* f, bool sync) {
   // that exists (versions share the column's); a version file that creates
   // its column marks it implicit.
   std::optional<Attrs> attrs;
-  if (f->created) {
-    attrs = f->attrs;
-    if (k.kind == NodeKind::kVersion) {
-      ColumnInfo existing;
-      Status cs = store_->StatColumn(k.dataset, k.row, k.column, &existing);
-      if (cs.ok()) {
-        attrs.reset();
-      } else if (cs.IsNotFound()) {
-        attrs->flags |= kAttrImplicitColumn;
-      } else {
-        return cs;
-      }
-    }
-  }
+  if (f->created) ROWFS_RETURN_IF_ERROR(NewFileAttrs(k, f->attrs, &attrs));
   if (ts != kServerTimestamp && !f->created) {
     // Restoring identical bytes onto an existing version is a no-op.
     std::string existing;
@@ -582,6 +665,22 @@ Status Filesystem::Persist(NodeId id, OpenFile* f, bool sync) {
   InvalidateWritten(k, stamps[0], id);
   // A version file stamped by utimens while open moves like a closed one.
   if (restamp) return Restamp(node, restamp_to);
+  return Status::OK();
+}
+
+Status Filesystem::NewFileAttrs(const NodeKey& key, const Attrs& creator,
+                                std::optional<Attrs>* attrs) const {
+  attrs->reset();
+  if (key.kind != NodeKind::kVersion) {
+    *attrs = creator;
+    return Status::OK();
+  }
+  ColumnInfo existing;
+  Status s = store_->StatColumn(key.dataset, key.row, key.column, &existing);
+  if (s.ok()) return Status::OK();  // versions share the column's
+  if (!s.IsNotFound()) return s;
+  *attrs = creator;
+  (*attrs)->flags |= kAttrImplicitColumn;
   return Status::OK();
 }
 
@@ -869,12 +968,10 @@ void Filesystem::SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr,
     }
   }
   if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
-    const uint64_t ms = (to_set & FUSE_SET_ATTR_MTIME_NOW)
-                            ? Now()
-                            : TimespecToMs(attr->st_mtim);
-    if (ms > kMaxTimestamp) {
-      return Fail(req, "utimens", path,
-                  Status::InvalidArgument("time out of range"));
+    uint64_t ms = Now();
+    if (!(to_set & FUSE_SET_ATTR_MTIME_NOW)) {
+      s = TimespecToMs(attr->st_mtim, &ms);
+      if (!s.ok()) return Fail(req, "utimens", path, s);
     }
     if (!node.key.IsFile()) {
       Attrs a;
@@ -914,9 +1011,10 @@ void Filesystem::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name,
   NodeKey key;
   Status s = GetNode(parent, &dir);
   std::unique_lock names(dir_locks_.For(dir.key));
-  const Attrs attrs = Caller(req, mode);
+  const Attrs attrs = CallerAttrs(req, mode, dir, /*directory=*/true);
   if (s.ok() && dir.key.kind == NodeKind::kSnapshotDir) {
-    s = CreateSnapshot(name, &key);
+    s = CheckSnapshotOwner(req);
+    if (s.ok()) s = CreateSnapshot(name, &key);
   } else {
     if (s.ok() && dir.key.kind == NodeKind::kRow) {
       s = Status::NotPermitted("a row holds columns (files), not directories");
@@ -951,13 +1049,15 @@ void Filesystem::Mknod(fuse_req_t req, fuse_ino_t parent, const char* name,
   }
   if (s.ok()) s = CheckWritable(dir.key);
   if (s.ok()) s = ChildKey(dir, name, &key);
+  if (s.ok()) s = CheckVersionAccess(req, key);
+  std::optional<Attrs> attrs;
+  if (s.ok()) s = NewFileAttrs(key, CallerAttrs(req, mode, dir, false), &attrs);
   if (s.ok()) {
     // mknod(2) creates an empty file at once: store an empty version.
-    const Attrs attrs = Caller(req, mode);
     Batch batch;
     batch.Put(key.dataset, key.row, key.column, "",
               key.kind == NodeKind::kVersion ? key.ts : kServerTimestamp,
-              &attrs);
+              attrs ? &*attrs : nullptr);
     s = store_->Write(batch);
   }
   struct stat st;
@@ -978,6 +1078,7 @@ void Filesystem::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   }
   if (s.ok()) s = CheckWritable(dir.key);
   if (s.ok()) s = ChildKey(dir, name, &key);
+  if (s.ok()) s = CheckVersionAccess(req, key);
   if (!s.ok()) return Fail(req, "unlink", ChildPath(dir.key, name), s);
   bool pending_create = false;
   s = OrphanOpenFile(key, &pending_create);
@@ -1008,7 +1109,8 @@ void Filesystem::Rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
     s = Status::NotFound("rows hold no directories");
   }
   if (s.ok() && dir.key.kind == NodeKind::kSnapshotDir) {
-    s = ChildKey(dir, name, &key);
+    s = CheckSnapshotOwner(req);
+    if (s.ok()) s = ChildKey(dir, name, &key);
     if (s.ok()) s = DropSnapshot(name);
   } else {
     if (s.ok()) s = CheckWritable(dir.key);
@@ -1050,6 +1152,9 @@ void Filesystem::Rename(fuse_req_t req, fuse_ino_t parent, const char* name,
   if (s.ok()) s = CheckWritable(dst_dir.key);
   if (s.ok()) s = ChildKey(src_dir, name, &from);
   if (s.ok()) s = ChildKey(dst_dir, newname, &to);
+  // Moving a version away removes it; moving onto one writes it.
+  if (s.ok()) s = CheckVersionAccess(req, from);
+  if (s.ok()) s = CheckVersionAccess(req, to);
   const std::string path =
       ChildPath(src_dir.key, name) + " -> " + ChildPath(dst_dir.key, newname);
   if (!s.ok()) return Fail(req, "rename", path, s);
@@ -1137,6 +1242,7 @@ void Filesystem::Create(fuse_req_t req, fuse_ino_t parent, const char* name,
     s = Status::NotPermitted("files live inside rows");
   }
   if (s.ok()) s = ChildKey(dir, name, &key);
+  if (s.ok()) s = CheckVersionAccess(req, key);
   if (!s.ok()) return Fail(req, "create", ChildPath(dir.key, name), s);
   // The kernel asks to create what lookup did not find; if it appeared in
   // the meantime, O_EXCL refuses and otherwise it is opened.
@@ -1147,7 +1253,7 @@ void Filesystem::Create(fuse_req_t req, fuse_ino_t parent, const char* name,
   if (exists && (fi->flags & O_EXCL)) {
     return Fail(req, "create", key.Path(), Status::AlreadyExists("exists"));
   }
-  const Attrs attrs = Caller(req, mode);
+  const Attrs attrs = CallerAttrs(req, mode, dir, /*directory=*/false);
   fuse_entry_param e;
   std::memset(&st, 0, sizeof(st));
   FillStat(key, attrs, 0, Now(), &st);
@@ -1574,13 +1680,18 @@ void Filesystem::ReleaseDir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   fuse_reply_err(req, 0);
 }
 
-void Filesystem::StatFs(fuse_req_t req, fuse_ino_t) {
+void Filesystem::StatFs(fuse_req_t req, fuse_ino_t ino) {
+  NodeInfo node;
+  GetNode(ino, &node);  // an unknown node: the root's answer
   struct statvfs sv;
   if (statvfs(store_->path().c_str(), &sv) != 0) {
     return Fail(req, "statfs", store_->path(),
                 Status::IOError(std::string("statvfs: ") + strerror(errno)));
   }
-  sv.f_namemax = kMaxNameBytes;
+  // Inside a row a name is a column, which must leave room for "@<ts>":
+  // pathconf(_PC_NAME_MAX) there says so (pjdfstest, archivers ask).
+  const bool in_row = node.key.kind == NodeKind::kRow || node.key.IsFile();
+  sv.f_namemax = in_row ? kMaxColumnNameBytes : kMaxNameBytes;
   sv.f_flag = 0;
   fuse_reply_statfs(req, &sv);
 }
@@ -1635,10 +1746,23 @@ Status Filesystem::ReadXattr(const NodeKey& key, std::string_view name,
   }
   if (name == kStatsXattr && key.kind == NodeKind::kRoot) {
     *value = FormatStats(*store_, "", &counters_);
+    size_t views = 0;
+    {
+      std::lock_guard lock(views_mu_);
+      views = views_.size();
+    }
+    value->append("nodes=" + std::to_string(inodes_.size()) + "\n");
+    value->append("views=" + std::to_string(views) + "\n");
     return Status::OK();
   }
   if (name == kStatsXattr && key.kind == NodeKind::kDataset) {
     *value = FormatStats(*store_, key.dataset, nullptr);
+    return Status::OK();
+  }
+  if (name == kCatchUpXattr && key.kind == NodeKind::kRoot) {
+    // A read, so that it works on a follower's read-only mount.
+    ROWFS_RETURN_IF_ERROR(store_->CatchUp());
+    *value = "ok";
     return Status::OK();
   }
   if (name == kLogLevelXattr && key.kind == NodeKind::kRoot) {
@@ -1734,6 +1858,20 @@ Status Filesystem::WriteXattr(const NodeKey& key, std::string_view name,
       "rowfs stores no extended attributes but its own (see README)");
 }
 
+Status Filesystem::CheckPolicyOwner(fuse_req_t req, const NodeKey& key) const {
+  // A TTL of one second removes everyone's files: a policy is the dataset
+  // owner's decision, as a chmod would be.
+  if (key.kind != NodeKind::kDataset) return Status::OK();
+  const uid_t uid = fuse_req_ctx(req)->uid;
+  if (uid == 0) return Status::OK();
+  DatasetInfo info;
+  ROWFS_RETURN_IF_ERROR(store_->GetDataset(key.dataset, &info));
+  if (info.attrs.uid != uid) {
+    return Status::NotPermitted("only the dataset's owner sets its policies");
+  }
+  return Status::OK();
+}
+
 void Filesystem::SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
                           const char* value, size_t size, int) {
   NodeInfo node;
@@ -1748,6 +1886,7 @@ void Filesystem::SetXattr(fuse_req_t req, fuse_ino_t ino, const char* name,
         "control attributes are for root and the daemon's user");
   }
   if (s.ok() && !control) s = CheckWritable(node.key);
+  if (s.ok() && IsPolicyXattr(name)) s = CheckPolicyOwner(req, node.key);
   if (s.ok()) s = WriteXattr(node.key, name, std::string_view(value, size));
   if (!s.ok()) return Fail(req, "setxattr", node.key.Path() + " " + name, s);
   fuse_reply_err(req, 0);
@@ -1786,6 +1925,8 @@ void Filesystem::ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 void Filesystem::RemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   NodeInfo node;
   Status s = GetNode(ino, &node);
+  if (s.ok() && IsPolicyXattr(name)) s = CheckWritable(node.key);
+  if (s.ok() && IsPolicyXattr(name)) s = CheckPolicyOwner(req, node.key);
   if (s.ok()) {
     // Removing a policy means "no limit".
     s = node.key.kind == NodeKind::kDataset && IsPolicyXattr(name)

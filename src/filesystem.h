@@ -34,6 +34,7 @@
 
 #include "fs_counters.h"
 #include "inode_table.h"
+#include "logging.h"
 #include "open_file.h"
 #include "rowfs/store.h"
 
@@ -50,6 +51,8 @@ struct FsOptions {
   // The database changes under the daemon (a follower): file pages are not
   // kept between opens.
   bool follower = false;
+  // Snapshots that may exist at once (each pins what RocksDB would reclaim).
+  size_t max_snapshots = 64;
 };
 
 class Filesystem {
@@ -136,7 +139,20 @@ class Filesystem {
                 uint64_t mtime_ms, struct stat* st) const;
   Attrs DirDefaults() const;
   Attrs FileDefaults() const;
-  Attrs Caller(fuse_req_t req, mode_t mode) const;
+  // A new entry's owner and mode: the request's uid and gid, or the group
+  // of `dir` when it is setgid (and then, for a `directory`, its setgid
+  // bit too).
+  Attrs CallerAttrs(fuse_req_t req, mode_t mode, const NodeInfo& dir,
+                    bool directory) const;
+  // For a name inside a row: a version of an existing column may be made,
+  // replaced or removed only by those allowed to write the column (see
+  // access.h); PermissionDenied otherwise. OK for every other name.
+  Status CheckVersionAccess(fuse_req_t req, const NodeKey& key) const;
+  // The meta record a new file at `key` stores: the creator's, except for
+  // a version of an existing column (none: versions share the column's) and
+  // a version that creates its column (the creator's, marked implicit).
+  Status NewFileAttrs(const NodeKey& key, const Attrs& creator,
+                      std::optional<Attrs>* attrs) const;
   Status CurrentAttrs(const NodeInfo& node, Attrs* attrs) const;
   Status SetAttrs(const NodeInfo& node, const Attrs& attrs);
 
@@ -203,11 +219,20 @@ class Filesystem {
     bool snapshot;
     std::string name;
     ReadView read;
+    uint64_t made_ms = 0;
   };
   static constexpr std::string_view kSnapshotDirName = "@snapshot";
   static constexpr std::string_view kAsofDirName = "@asof";
-  // The view id for "as of t", made on first use.
+  // The view id for "as of t", made on first use; "as of" views the kernel
+  // no longer holds are dropped then.
   uint32_t AsOfView(uint64_t t) const;
+  // An unused view id, never 0 (the live tree). REQUIRES: views_mu_ held.
+  uint32_t NewViewIdLocked() const;
+  // NotPermitted unless the caller is root or the mount's owner.
+  Status CheckSnapshotOwner(fuse_req_t req) const;
+  // NotPermitted unless the caller owns the dataset `key` names (or is
+  // root); OK for other entries.
+  Status CheckPolicyOwner(fuse_req_t req, const NodeKey& key) const;
   // The ReadView of the tree `key` belongs to; NotFound once a snapshot
   // was removed.
   Status ViewOf(const NodeKey& key, ReadView* view) const;
@@ -286,6 +311,7 @@ class Filesystem {
   bool inval_stop_ = false;            // also: nothing is queued once set
   std::atomic<bool> notifying_{true};  // false once StopNotifying began
   std::thread invalidator_;
+  LogRateLimit refusal_log_{20};  // refusals logged per second
 };
 
 }  // namespace rowfs

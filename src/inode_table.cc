@@ -124,6 +124,7 @@ NodeInfo InodeTable::Lookup(const NodeKey& key) {
     node->key = key;
     node->st_ino = UniqueInoLocked(key);
     inos_[node->st_ino] = node->id;
+    if (key.view != 0) ++view_nodes_[key.view];
     n = node.get();
     by_key_[key] = n;
     by_id_[n->id] = std::move(node);
@@ -163,6 +164,10 @@ void InodeTable::MaybeEraseLocked(Node* n) {
   }
   if (!n->detached) by_key_.erase(n->key);
   inos_.erase(n->st_ino);
+  if (n->key.view != 0) {
+    auto it = view_nodes_.find(n->key.view);
+    if (it != view_nodes_.end() && --it->second == 0) view_nodes_.erase(it);
+  }
   by_id_.erase(n->id);
 }
 
@@ -348,6 +353,16 @@ std::vector<NodeInfo> InodeTable::DatasetNodes(std::string_view dataset,
 size_t InodeTable::size() const {
   std::lock_guard lock(mu_);
   return by_id_.size();
+}
+
+}  // namespace rowfs
+
+namespace rowfs {
+
+size_t InodeTable::NodesInView(uint32_t view) const {
+  std::lock_guard lock(mu_);
+  auto it = view_nodes_.find(view);
+  return it == view_nodes_.end() ? 0 : it->second;
 }
 
 }  // namespace rowfs

@@ -169,6 +169,8 @@ class InodeTable {
                                      uint32_t view) const;
 
   size_t size() const;
+  // Nodes (attached or not) of view `view`'s tree.
+  size_t NodesInView(uint32_t view) const;
 
  private:
   struct Node {
@@ -192,6 +194,7 @@ class InodeTable {
   std::unordered_map<NodeId, std::unique_ptr<Node>> by_id_;
   std::unordered_map<uint64_t, NodeId> inos_;  // st_ino of every live node
   std::map<NodeKey, Node*> by_key_;
+  std::unordered_map<uint32_t, size_t> view_nodes_;  // views other than 0
 };
 
 }  // namespace rowfs

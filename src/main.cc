@@ -1,9 +1,15 @@
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <exception>
 
 #include "daemon.h"
 
 int main(int argc, char** argv) {
+  // Everything rowfs creates on disk (the database's files, backups,
+  // checkpoints) is private to the user running it: the files hold every
+  // column's bytes, whatever modes the columns have.
+  umask(077);
   try {
     return rowfs::RunDaemon(argc, argv);
   } catch (const std::exception& e) {

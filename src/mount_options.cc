@@ -128,8 +128,9 @@ Status ApplyMountOption(std::string_view option, MountOptions* out) {
     out->store.mode = StoreOptions::Mode::kSecondary;
     out->store.secondary_path = std::string(value);  // empty: a temp dir
     out->fs.follower = true;
-    // Read-only by the daemon's own checks, not the kernel's "ro": that
-    // would also refuse user.rowfs.ctl.catchup before it reaches us.
+    // Read-only for the kernel too (/proc/mounts says "ro"); an immediate
+    // catch-up is asked for by reading user.rowfs.ctl.catchup.
+    out->fuse_options.emplace_back("ro");
     return Status::OK();
   }
   if (key == "catchup_interval") {
@@ -138,6 +139,17 @@ Status ApplyMountOption(std::string_view option, MountOptions* out) {
     if (out->catchup_interval < 0.01) {
       return Status::InvalidArgument("-o catchup_interval must be >= 0.01");
     }
+    return Status::OK();
+  }
+  if (key == "max_snapshots") {
+    ROWFS_RETURN_IF_ERROR(need_value());
+    uint64_t n = 0;
+    auto [p, ec] =
+        std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || p != value.data() + value.size()) {
+      return Status::InvalidArgument("-o max_snapshots wants a number");
+    }
+    out->fs.max_snapshots = n;
     return Status::OK();
   }
   if (key == "ro") {
@@ -285,14 +297,18 @@ rowfs mount options (-o):
                          (a RocksDB secondary instance; DIR holds its own
                          state, default a temporary directory); read-only
   catchup_interval=SEC   follower: seconds between catch-ups (default 1);
-                         `setfattr -n user.rowfs.ctl.catchup -v 1 MNT` now
+                         `getfattr -n user.rowfs.ctl.catchup MNT` now
+  max_snapshots=N        snapshots (mkdir MNT/@snapshot/NAME, by root or
+                         the mount's owner) that may exist at once
+                         (default 64)
 
 RocksDB tuning (-o):
   block_cache=SIZE       shared LRU block cache (default 256M)
   bloom_bits=N           bloom filter bits per key, 0 disables (default 10)
   row_prefix_bloom=BOOL  prefix bloom on the row part of keys (default false)
   write_buffer=SIZE      memtable size per dataset (default 64M)
-  max_open_files=N       table files kept open, -1 = all (default -1)
+  max_open_files=N       table files kept open, -1 = all (default: half the
+                         open-file limit, which rowfs raises to the hard one)
   compression=ALGO       none|snappy|lz4|zstd|zlib (default lz4)
   blob_min=SIZE          values of at least SIZE go to blob files, 0 = never
                          (default 0)

@@ -41,6 +41,10 @@ const rocksdb::SliceTransform* RowPrefixTransform();
 // of the filesystem holding `path`.
 uint64_t DefaultWriteBuffer(const std::string& path);
 
+// The table files kept open unless configured: bounded by the process's
+// open-file limit (read when the store opens).
+int DefaultMaxOpenFiles();
+
 // Builds the DBOptions and the template for every dataset's column-family
 // options (the caller adds the per-dataset compaction filter factory). When
 // options.options_file is set, it is loaded first; `file_cfs` then receives

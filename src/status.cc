@@ -2,6 +2,9 @@
 
 #include <rocksdb/status.h>
 
+#include <cerrno>
+#include <cstring>
+
 namespace rowfs {
 
 std::string_view CodeName(Status::Code code) {
@@ -45,6 +48,8 @@ std::string_view CodeName(Status::Code code) {
       return "Range";
     case C::kStale:
       return "Stale";
+    case C::kPermissionDenied:
+      return "PermissionDenied";
   }
   return "Unknown";
 }
@@ -91,7 +96,47 @@ Status Status::FromRocksDB(const rocksdb::Status& s, std::string_view context) {
           s.ToString().find("LOCK") != std::string::npos) {
         return Busy(msg);
       }
+      // RocksDB keeps no errno; its Env writes strerror()'s text.
+      if (s.ToString().find("Permission denied") != std::string::npos) {
+        return PermissionDenied(msg);
+      }
       return IOError(msg);
+    default:
+      return IOError(msg);
+  }
+}
+
+}  // namespace rowfs
+
+namespace rowfs {
+
+Status Status::FromErrno(int err, std::string_view context) {
+  std::string msg(context);
+  msg += ": ";
+  msg += std::strerror(err);
+  switch (err) {
+    case 0:
+      return OK();
+    case ENOENT:
+      return NotFound(msg);
+    case EEXIST:
+      return AlreadyExists(msg);
+    case ENOTEMPTY:
+      return NotEmpty(msg);
+    case EACCES:
+      return PermissionDenied(msg);
+    case EPERM:
+      return NotPermitted(msg);
+    case ENOSPC:
+    case EDQUOT:
+      return NoSpace(msg);
+    case EROFS:
+      return ReadOnly(msg);
+    case ENAMETOOLONG:
+      return NameTooLong(msg);
+    case EINVAL:
+    case ENOTDIR:
+      return InvalidArgument(msg);
     default:
       return IOError(msg);
   }

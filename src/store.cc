@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -595,6 +597,22 @@ struct Store::Impl {
     return options.mode != StoreOptions::Mode::kReadWrite;
   }
 
+  // An explicit timestamp a write may store: within range and not more
+  // than max_future_ms ahead of the clock.
+  Status CheckStoredTimestamp(uint64_t ts) const {
+    if (ts > kMaxTimestamp) {
+      return Status::InvalidArgument("timestamp out of range");
+    }
+    const uint64_t now = Now();
+    if (ts > now && ts - now > options.max_future_ms) {
+      return Status::InvalidArgument(
+          "timestamp " + std::to_string(ts) + " is more than " +
+          std::to_string(options.max_future_ms / 1000) +
+          " s ahead of the clock");
+    }
+    return Status::OK();
+  }
+
   Status CheckWritable(std::string_view what) const {
     if (read_only())
       return Status::ReadOnly(std::string(what) + ": read-only store");
@@ -796,6 +814,11 @@ struct Store::Impl {
     rocksdb::WriteOptions rwo;
     rwo.sync = wo.sync;
     Status s = Status::FromRocksDB(WriteToRocksDB(db, rwo, wb), what);
+    if ((s.code() == Status::Code::kIOError ||
+         s.code() == Status::Code::kNoSpace) &&
+        ResumeAfterBackgroundError()) {
+      s = Status::FromRocksDB(WriteToRocksDB(db, rwo, wb), what);
+    }
     if (!s.ok()) return s;
     for (const auto& [ds, floor] : floors) ds->bound.SetPersisted(floor);
     for (const ColumnChange& c : changes) {
@@ -809,12 +832,32 @@ struct Store::Impl {
   }
 
   Status WriteMetaRecord(std::string_view key, std::string_view value) {
-    rocksdb::WriteOptions wo;
-    wo.sync = true;  // structure changes are rare and must survive a crash
     rocksdb::WriteBatch wb;
     wb.Put(meta_cf, ToSlice(key), ToSlice(value));
-    return Status::FromRocksDB(WriteToRocksDB(db, wo, &wb), "writing metadata");
+    // Structure changes are rare and must survive a crash: synced.
+    return Commit(&wb, WriteOptions{.sync = true}, "writing metadata");
   }
+
+  // After a failed write: a background error (a flush or compaction that
+  // met EMFILE, EIO or a full disk) stops every write until RocksDB is told
+  // to resume, even once the cause is gone. Tries that, at most once a
+  // second; true when writes may be retried.
+  bool ResumeAfterBackgroundError() {
+    const uint64_t now = Clock::Real()->NowMs();
+    uint64_t last = last_resume_ms.load(std::memory_order_relaxed);
+    if (now - last < 1000 ||
+        !last_resume_ms.compare_exchange_strong(last, now)) {
+      return false;
+    }
+    rocksdb::Status s = db->Resume();
+    if (s.ok()) {
+      spdlog::warn("writes resumed after a background error");
+      return true;
+    }
+    spdlog::error("cannot resume writes yet: {}", s.ToString());
+    return false;
+  }
+  std::atomic<uint64_t> last_resume_ms{0};
 };
 
 Status Store::Impl::Prepare(std::string_view what,
@@ -898,6 +941,44 @@ bool Store::read_only() const { return impl_->read_only(); }
 const StoreOptions& Store::options() const { return impl_->options; }
 rocksdb::DB* Store::db() const { return impl_->db; }
 
+namespace {
+
+// Checks DB_DIR and creates it (private: 0700) when missing and allowed.
+// An existing one that others can read is reported: its files hold every
+// column's bytes whatever the columns' modes say.
+Status PrepareDatabaseDirectory(const StoreOptions& options,
+                                const std::string& path) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(path, ec);
+  if (std::filesystem::exists(st) && !std::filesystem::is_directory(st)) {
+    return Status::InvalidArgument(path + " is not a directory");
+  }
+  if (!std::filesystem::exists(st)) {
+    if (options.mode != StoreOptions::Mode::kReadWrite ||
+        !options.create_if_missing) {
+      return Status::NotFound(path + " does not exist");
+    }
+    std::filesystem::create_directories(path, ec);
+    if (ec) return Status::IOError("creating " + path + ": " + ec.message());
+    if (chmod(path.c_str(), 0700) != 0) {
+      return Status::IOError("chmod 0700 " + path + ": " +
+                             std::strerror(errno));
+    }
+    return Status::OK();
+  }
+  using std::filesystem::perms;
+  if ((st.permissions() & (perms::group_all | perms::others_all)) !=
+      perms::none) {
+    spdlog::warn(
+        "database directory {} is accessible to other users (mode {:o}): "
+        "they can read every column's bytes from its files; chmod 0700 it",
+        path, static_cast<unsigned>(st.permissions()) & 0777);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status Store::Open(const StoreOptions& options, const std::string& path,
                    std::unique_ptr<Store>* store) {
   using Mode = StoreOptions::Mode;
@@ -905,18 +986,7 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
   if (options.mode == Mode::kSecondary && options.secondary_path.empty()) {
     return Status::InvalidArgument("a follower needs a secondary path");
   }
-  std::error_code ec;
-  const auto st = std::filesystem::status(path, ec);
-  if (std::filesystem::exists(st) && !std::filesystem::is_directory(st)) {
-    return Status::InvalidArgument(path + " is not a directory");
-  }
-  if (!std::filesystem::exists(st)) {
-    if (options.mode != Mode::kReadWrite || !options.create_if_missing) {
-      return Status::NotFound(path + " does not exist");
-    }
-    std::filesystem::create_directories(path, ec);
-    if (ec) return Status::IOError("creating " + path + ": " + ec.message());
-  }
+  ROWFS_RETURN_IF_ERROR(PrepareDatabaseDirectory(options, path));
 
   auto impl = std::make_unique<Impl>();
   impl->options = options;
@@ -931,9 +1001,22 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
   rocksdb::Status ls =
       rocksdb::DB::ListColumnFamilies(db_options, path, &names);
   if (!ls.ok()) {
-    // A directory without a database yet: only "default" will exist.
     if (options.mode != Mode::kReadWrite) {
       return Status::FromRocksDB(ls, "opening " + path);
+    }
+    // Only an empty directory may become a new database. One that holds
+    // anything without a readable CURRENT (lost, or a half-made copy) is a
+    // damaged database: RocksDB would create a new one there and delete
+    // every table file and log it does not know.
+    std::error_code ec;
+    if (!std::filesystem::is_empty(path, ec)) {
+      return Status::Corruption(
+          path + " holds files but no database: its CURRENT file is " +
+          (std::filesystem::exists(path + "/CURRENT", ec) ? "unreadable"
+                                                          : "missing") +
+          " (" + ls.ToString() +
+          "); refusing to create a database there. Restore CURRENT "
+          "(rowfs repair DB_DIR), or use an empty directory");
     }
     names = {rocksdb::kDefaultColumnFamilyName};
   }
@@ -953,12 +1036,14 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
       s = rocksdb::DB::OpenForReadOnly(db_options, path, descriptors, &handles,
                                        &impl->db);
       break;
-    case Mode::kSecondary:
+    case Mode::kSecondary: {
+      std::error_code ec;
       std::filesystem::create_directories(options.secondary_path, ec);
       db_options.max_open_files = -1;  // required by secondary instances
       s = rocksdb::DB::OpenAsSecondary(db_options, path, options.secondary_path,
                                        descriptors, &handles, &impl->db);
       break;
+    }
   }
   if (!s.ok()) {
     Status st2 = Status::FromRocksDB(s, "opening " + path);
@@ -1143,9 +1228,10 @@ Status Store::Write(const Batch& batch, const WriteOptions& options,
     if (op.type != OpType::kDeleteRow) {
       ROWFS_RETURN_IF_ERROR(ValidateColumnName(op.column));
     }
-    if ((op.type == OpType::kPut && op.ts != kServerTimestamp &&
-         op.ts > kMaxTimestamp) ||
-        (op.type == OpType::kDeleteVersion && op.ts > kMaxTimestamp)) {
+    if (op.type == OpType::kPut && op.ts != kServerTimestamp) {
+      ROWFS_RETURN_IF_ERROR(impl_->CheckStoredTimestamp(op.ts));
+    }
+    if (op.type == OpType::kDeleteVersion && op.ts > kMaxTimestamp) {
       return Status::InvalidArgument("timestamp out of range");
     }
     ROWFS_RETURN_IF_ERROR(impl_->Find(op.dataset, &ds));
@@ -1363,9 +1449,10 @@ Status Store::DeleteRow(std::string_view dataset, std::string_view row,
 Status Store::Restamp(std::string_view dataset, std::string_view row,
                       std::string_view column, std::optional<uint64_t> from,
                       uint64_t to) {
-  if (to > kMaxTimestamp || (from && *from > kMaxTimestamp)) {
+  if (from && *from > kMaxTimestamp) {
     return Status::InvalidArgument("timestamp out of range");
   }
+  ROWFS_RETURN_IF_ERROR(impl_->CheckStoredTimestamp(to));
   Locked l(&impl_->locks);
   ROWFS_RETURN_IF_ERROR(
       impl_->Prepare("restamp", {{dataset, row, column}}, &l));
@@ -1410,11 +1497,10 @@ bool SameRef(const CellRef& a, const CellRef& b) {
 
 Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
                          MoveMode mode) {
-  for (const CellRef* r : {&src, &dst}) {
-    if (r->ts && *r->ts > kMaxTimestamp) {
-      return Status::InvalidArgument("timestamp out of range");
-    }
+  if (src.ts && *src.ts > kMaxTimestamp) {
+    return Status::InvalidArgument("timestamp out of range");
   }
+  if (dst.ts) ROWFS_RETURN_IF_ERROR(impl_->CheckStoredTimestamp(*dst.ts));
   Locked l(&impl_->locks);
   ROWFS_RETURN_IF_ERROR(impl_->Prepare(
       "rename",

@@ -8,6 +8,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <string>
 
 #include "rocks_options.h"
+#include "transient_errors.h"
 
 namespace rowfs {
 namespace {
@@ -190,6 +192,17 @@ uint64_t DefaultWriteBuffer(const std::string& path) {
   return std::clamp<uint64_t>(total / 8, kMiB, 64 * kMiB);
 }
 
+int DefaultMaxOpenFiles() {
+  // Half of the process's descriptors for table files (LRU-cached beyond
+  // that), the rest for the WAL, MANIFEST, FUSE and backups: EMFILE in a
+  // flush would stop every write. -1 (keep all open) when the limit is
+  // effectively unbounded.
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 512;
+  if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (1u << 20)) return -1;
+  return static_cast<int>(std::max<rlim_t>(rl.rlim_cur / 2, 64));
+}
+
 namespace {
 
 // Applies rowfs's defaults (without an options file) and every option given
@@ -299,12 +312,14 @@ Status BuildRocksOptions(
   db->statistics->set_stats_level(
       rocksdb::StatsLevel::kExceptHistogramOrTimers);
   db->create_if_missing = o.create_if_missing;
+  // Running out of descriptors must not stop writes for good.
+  db->env = TransientErrorEnv();
   db->info_log = std::make_shared<SpdlogLogger>(/*quiet=*/true);
   db->create_missing_column_families = false;
   if (o.max_open_files)
     db->max_open_files = *o.max_open_files;
   else if (!from_file)
-    db->max_open_files = -1;
+    db->max_open_files = DefaultMaxOpenFiles();
 
   std::shared_ptr<rocksdb::Cache> block_cache;
   if (o.block_cache_bytes || !from_file) {

@@ -120,15 +120,19 @@ TEST_F(BadInputTest, NameLengthLimits) {
   EXPECT_EQ(ReadFile("ds/r/" + c235), "ok");
   Expect("236-byte column", [&] { return Create(P("ds/r/" + c236)); },
          ENAMETOOLONG, true, {"/ds/r/" + c236});
-  // 235 + "@" + 19 digits = 255: the longest version name.
-  // (A 19-digit timestamp is in the future: another column, so that it
-  // does not become c235's latest.)
+  // 235 + "@" + 19 digits = 255: a name that fits, but a 19-digit
+  // timestamp is centuries ahead of the clock (EINVAL); 235 + "@" + 13
+  // digits is the longest version name in use.
   const std::string v255 = std::string(235, 'v') + "@1000000000000000000";
   ASSERT_EQ(v255.size(), 255u);
+  Expect("255-byte version name, far in the future",
+         [&] { return Create(P("ds/r/" + v255), "v"); }, EINVAL, true,
+         {"/ds/r/" + v255});
+  const std::string v249 = std::string(235, 'v') + "@1700000000000";
   Expect(
-      "255-byte version name", [&] { return Create(P("ds/r/" + v255), "v"); },
+      "249-byte version name", [&] { return Create(P("ds/r/" + v249), "v"); },
       0, false);
-  EXPECT_EQ(ReadFile("ds/r/" + v255), "v");
+  EXPECT_EQ(ReadFile("ds/r/" + v249), "v");
   Expect("256-byte name in a row", [&] { return Create(P("ds/r/" + n256)); },
          ENAMETOOLONG, true, {"/ds/r/" + n256});
   const std::string long_col_version = std::string(240, 'c') + "@1";
@@ -216,15 +220,16 @@ TEST_F(BadInputTest, VersionSyntax) {
            EINVAL, true, {"/ds/r/" + name});
   }
   EXPECT_EQ(ReadFile("ds/r/b"), "from b") << "a refused rename moved data";
-  // The largest timestamp is valid; nothing is left after it, so the next
-  // server-stamped version of that column is refused, not stored as EIO.
+  // The largest timestamp is a valid name but centuries ahead of the
+  // clock: refused, so it cannot leave the column without a "latest + 1"
+  // for later writes.
+  Expect("create m@9223372036854775807",
+         [&] { return Create(P("ds/r/m@9223372036854775807"), "max"); }, EINVAL,
+         true, {"/ds/r/m@9223372036854775807"});
   Expect(
-      "create m@9223372036854775807",
-      [&] { return Create(P("ds/r/m@9223372036854775807"), "max"); }, 0, false);
-  EXPECT_EQ(ReadFile("ds/r/m@9223372036854775807"), "max");
-  Expect("write m after m@9223372036854775807",
-         [&] { return Create(P("ds/r/m"), "after max"); }, EINVAL, true,
-         {"/ds/r/m"});
+      "write m after m@9223372036854775807",
+      [&] { return Create(P("ds/r/m"), "after max"); }, 0, false);
+  EXPECT_EQ(ReadFile("ds/r/m"), "after max");
   // "." and ".." never reach rowfs: the kernel answers.
   Expect(
       "create .", [&] { return Create(P("ds/r/.")); }, EISDIR, false);

@@ -84,16 +84,18 @@ class FullDiskTest : public MountTest,
   void SetUp() override {
     if (!FuseAvailable()) GTEST_SKIP() << "/dev/fuse cannot be opened";
     if (geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
-    db_ = dir_.Sub("db");
+    disk_ = dir_.Sub("disk");
+    db_ = disk_ + "/db";
     mnt_ = dir_.Sub("mnt");
     ASSERT_EQ(chmod(dir_.path().c_str(), 0755), 0);
     ASSERT_EQ(mkdir(mnt_.c_str(), 0755), 0);
-    ASSERT_EQ(mkdir(db_.c_str(), 0755), 0);
+    ASSERT_EQ(mkdir(disk_.c_str(), 0755), 0);
     const CommandResult m =
-        RunShell("mount -t tmpfs -o size=24m tmpfs " + ShellQuote(db_));
+        RunShell("mount -t tmpfs -o size=24m tmpfs " + ShellQuote(disk_));
     if (m.status != 0) GTEST_SKIP() << "cannot mount a tmpfs: " << m.output;
     tmpfs_mounted_ = true;
-    ballast_ = db_ + "/ballast";
+    // Beside the database: a database directory holds nothing else.
+    ballast_ = disk_ + "/ballast";
     ASSERT_EQ(WriteWhole(ballast_, std::string(4 << 20, 'b')), 0);
     daemon_ = std::make_unique<Daemon>(db_, mnt_, DaemonArgs());
     ASSERT_TRUE(daemon_->Start());
@@ -103,8 +105,8 @@ class FullDiskTest : public MountTest,
     if (daemon_ != nullptr && daemon_->running()) {
       EXPECT_TRUE(daemon_->Stop());
     }
-    if (tmpfs_mounted_ && umount(db_.c_str()) != 0) {
-      umount2(db_.c_str(), MNT_DETACH);
+    if (tmpfs_mounted_ && umount(disk_.c_str()) != 0) {
+      umount2(disk_.c_str(), MNT_DETACH);
     }
   }
 
@@ -166,7 +168,7 @@ class FullDiskTest : public MountTest,
   }
 
   bool tmpfs_mounted_ = false;
-  std::string ballast_;
+  std::string disk_, ballast_;
 };
 
 TEST_P(FullDiskTest, EnospcKeepsDaemonUpAndDataReadableAndWritesRecover) {

@@ -417,19 +417,22 @@ TEST_F(ToolsTest, RsyncStyleTempFileKeepsItsMtimeThroughTheRename) {
   ASSERT_EQ(WriteFile("ds/r/col", "v1"), 0);
   // rsync's pattern: a randomly named temporary file gets the source's
   // mtime, then is renamed over the column; the new version keeps the time.
-  for (const char* step :
-       {"printf v2 > ds/r/.col.Ab12Cd && touch -d @1990000000.5 "
-        "ds/r/.col.Ab12Cd && mv ds/r/.col.Ab12Cd ds/r/col",
-        "printf v3 > ds/r/.col.Ef34Gh && touch -d @1990000001.25 "
-        "ds/r/.col.Ef34Gh && mv ds/r/.col.Ef34Gh ds/r/col"}) {
+  // (Times an hour ahead: later than v1, and within the day a version may
+  // be ahead of the clock.)
+  const uint64_t t = static_cast<uint64_t>(time(nullptr)) + 3600;
+  for (const std::string& step :
+       {"printf v2 > ds/r/.col.Ab12Cd && touch -d @" + std::to_string(t) +
+            ".5 ds/r/.col.Ab12Cd && mv ds/r/.col.Ab12Cd ds/r/col",
+        "printf v3 > ds/r/.col.Ef34Gh && touch -d @" + std::to_string(t + 1) +
+            ".25 ds/r/.col.Ef34Gh && mv ds/r/.col.Ef34Gh ds/r/col"}) {
     const CommandResult r = Sh(step);
     ASSERT_EQ(r.status, 0) << step << ": " << r.output;
   }
   EXPECT_EQ(ReadFile("ds/r/col"), "v3");
-  EXPECT_EQ(MtimeOf("ds/r/col"), 1990000001250u);
+  EXPECT_EQ(MtimeOf("ds/r/col"), (t + 1) * 1000 + 250);
   const std::vector<uint64_t> v = VersionsOf("ds/r", "col");
   ASSERT_EQ(v.size(), 2u) << ::testing::PrintToString(List("ds/r"));
-  EXPECT_EQ(v[0], 1990000000500u);
+  EXPECT_EQ(v[0], t * 1000 + 500);
   EXPECT_EQ(ReadFile("ds/r/" + VersionName("col", v[0])), "v2");
   EXPECT_EQ(ReadFile("ds/r/" + VersionName("col", v[1])), "v1");
   // No temporary file left.

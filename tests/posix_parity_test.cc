@@ -1231,7 +1231,9 @@ void FsyncAndFdatasync(Ctx& c) {
 void Statfs(Ctx& c) {
   struct statfs sf;
   SYS(c, statfs(c.P(""), &sf));
-  c.Value("f_namelen", static_cast<long>(sf.f_namelen));
+  // Inside a row a name must leave room for "@<ts>" (README, name limits).
+  c.Documented("f_namelen", static_cast<long>(sf.f_namelen), 235L, 255L,
+               "a column name leaves room for its @<ts> suffix");
   c.Value("f_bsize > 0", sf.f_bsize > 0);
   c.Value("f_frsize > 0", sf.f_frsize > 0);
   c.Value("f_bavail <= f_bfree <= f_blocks",
@@ -1244,11 +1246,13 @@ void Statfs(Ctx& c) {
   const int fd = FD(c, open(c.P("f"), O_RDONLY));
   struct statfs fsf;
   SYS(c, fstatfs(fd, &fsf));
-  c.Value("fstatfs f_namelen", static_cast<long>(fsf.f_namelen));
+  c.Documented("fstatfs f_namelen", static_cast<long>(fsf.f_namelen), 235L,
+               255L, "a column name leaves room for its @<ts> suffix");
   SYS(c, close(fd));
   struct statvfs sv;
   SYS(c, statvfs(c.P("f"), &sv));
-  c.Value("statvfs f_namemax", static_cast<long>(sv.f_namemax));
+  c.Documented("statvfs f_namemax", static_cast<long>(sv.f_namemax), 235L, 255L,
+               "a column name leaves room for its @<ts> suffix");
   SYS(c, statfs(c.P("missing"), &sf));  // ENOENT
 }
 

@@ -133,10 +133,19 @@ TEST_F(StoreApiTest, ClientTimestampStoresOrReplacesExactlyThatVersion) {
   EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{2000, 1000}));
   EXPECT_CODE(store().Put("ds", "r", "c", "x", kMaxTimestamp + 1),
               kInvalidArgument);
-  ASSERT_OK(store().Put("ds", "r", "c", "max", kMaxTimestamp));
-  EXPECT_EQ(Latest("ds", "r", "c"), "max");
-  // No timestamp is left after the largest one.
-  EXPECT_CODE(store().Put("ds", "r", "c", "x"), kInvalidArgument);
+  // Nothing more than a day ahead of the clock: it would stamp history into
+  // the future, and the largest timestamp would leave no "latest + 1".
+  const uint64_t day = 24ull * 3600 * 1000;
+  EXPECT_CODE(store().Put("ds", "r", "c", "x", kMaxTimestamp),
+              kInvalidArgument);
+  EXPECT_CODE(store().Put("ds", "r", "c", "x", kStartMs + day + 1),
+              kInvalidArgument);
+  EXPECT_CODE(store().Restamp("ds", "r", "c", std::nullopt, kStartMs + 2 * day),
+              kInvalidArgument);
+  ASSERT_OK(store().Put("ds", "r", "c", "soon", kStartMs + day));
+  EXPECT_EQ(Latest("ds", "r", "c"), "soon");
+  ASSERT_OK(store().Put("ds", "r", "c", "after"));
+  EXPECT_EQ(Latest("ds", "r", "c"), "after");
 }
 
 TEST_F(StoreApiTest, BatchIsAtomicAcrossDatasets) {

@@ -42,6 +42,7 @@ class Status {
     kNoNamespace,      // an xattr namespace rowfs does not keep (security.*)
     kRange,            // a caller's buffer is too small
     kStale,            // a name the caller holds no longer exists: look again
+    kPermissionDenied,  // the caller may not do this to this entry
   };
 
   Status() noexcept = default;
@@ -91,11 +92,18 @@ class Status {
   }
   static Status Range(std::string_view msg) { return {Code::kRange, msg}; }
   static Status Stale(std::string_view msg) { return {Code::kStale, msg}; }
+  static Status PermissionDenied(std::string_view msg) {
+    return {Code::kPermissionDenied, msg};
+  }
 
   // Translates a RocksDB status, keeping its message. `context` (for example
   // the dataset or key being accessed) is prefixed to the message.
   static Status FromRocksDB(const rocksdb::Status& s,
                             std::string_view context = {});
+
+  // Translates an errno value (EACCES -> PermissionDenied, ENOSPC ->
+  // NoSpace, ...); `context` names the call and the path.
+  static Status FromErrno(int err, std::string_view context);
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -42,6 +42,11 @@ struct StoreOptions {
   // whose DBOptions and per-column-family options are loaded first.
   std::string options_file;
 
+  // Versions stamped more than this far ahead of the clock are refused
+  // (InvalidArgument): nobody may stamp history into the future or leave no
+  // timestamp for later writes ("latest + 1").
+  uint64_t max_future_ms = 24ull * 3600 * 1000;
+
   // Source of server timestamps and TTL "now". Not owned; must outlive the
   // Store. Never null.
   Clock* clock = Clock::Real();
