@@ -20,6 +20,10 @@ uint64_t DecodeFixed64BE(const char* p);
 bool GetFixed32BE(std::string_view* in, uint32_t* v);
 bool GetFixed64BE(std::string_view* in, uint64_t* v);
 
+// LEB128 varints (as LevelDB's): small numbers in few bytes.
+void PutVarint64(std::string* dst, uint64_t v);
+bool GetVarint64(std::string_view* in, uint64_t* v);
+
 }  // namespace rowfs
 
 #endif  // ROWFS_SRC_CODING_H_
