@@ -60,12 +60,18 @@ class DirtyBudget {
   explicit DirtyBudget(uint64_t limit) : limit_(limit) {}
   void Add(uint64_t n) { used_.fetch_add(n, std::memory_order_relaxed); }
   void Sub(uint64_t n) { used_.fetch_sub(n, std::memory_order_relaxed); }
-  bool Over() const { return used_.load(std::memory_order_relaxed) > limit_; }
+  bool Over() const {
+    return used_.load(std::memory_order_relaxed) >
+           limit_.load(std::memory_order_relaxed);
+  }
   uint64_t used() const { return used_.load(std::memory_order_relaxed); }
-  uint64_t limit() const { return limit_; }
+  uint64_t limit() const { return limit_.load(std::memory_order_relaxed); }
+  void SetLimit(uint64_t limit) {
+    limit_.store(limit, std::memory_order_relaxed);
+  }
 
  private:
-  const uint64_t limit_;
+  std::atomic<uint64_t> limit_;
   std::atomic<uint64_t> used_{0};
 };
 

@@ -159,7 +159,19 @@ class Filesystem {
   // Counts a lookup on `key` and fills *e for fuse_reply_entry/create.
   NodeInfo MakeEntry(const NodeKey& key, const struct stat& st,
                      fuse_entry_param* e);
-  OpenFile::Loader LoaderFor(NodeId id) const;
+  // OpenFile's access to the stored content of node `id` (resolved when
+  // the file first needs it).
+  class NodeSource : public OpenFile::Source {
+   public:
+    NodeSource(const Filesystem* fs, NodeId id) : fs_(fs), id_(id) {}
+    Status OpenReader(std::unique_ptr<VersionReader>* reader) override;
+    Status NewWriter(std::optional<uint64_t> base, bool empty,
+                     std::unique_ptr<FileWriter>* writer) override;
+
+   private:
+    const Filesystem* const fs_;
+    const NodeId id_;
+  };
   // Marks the open file of `key` (if any) unlinked, keeping what it holds
   // readable through its descriptors; *was_created tells whether it was
   // never stored.
@@ -172,23 +184,9 @@ class Filesystem {
   void DropHandle(NodeId id, OpenFile* f);
   // Stores the open file's content as one version. REQUIRES: f->mu held.
   Status Persist(NodeId id, OpenFile* f, bool sync);
-  // Moves a stored version to `to_ms` (utimens on a closed file).
-  Status Restamp(const NodeInfo& node, uint64_t to_ms);
-
-  // Second-precision restores (GNU tar's default format carries whole
-  // seconds). A whole-second time on a version file in that version's own
-  // second is the same time, truncated: nothing to do.
-  static bool IsPrecisionLoss(uint64_t version_ts, uint64_t to_ms);
-  // The time to give a column's latest version when asked for `to_ms`: a
-  // whole second becomes its last millisecond when another version of that
-  // second (not `latest_ts`, the one being moved) is later, so the latest
-  // stays the latest.
-  uint64_t LatestTime(const NodeKey& col, uint64_t to_ms,
-                      std::optional<uint64_t> latest_ts) const;
-  // Before storing version `ts`: a whole-second latest in the same second
-  // and below `ts` was truncated by a restore; it moves to the second's
-  // last millisecond so that it stays the latest.
-  Status KeepLatestAboveSecond(const NodeKey& col, uint64_t ts);
+  // utimens of a stored version (Store::SetVersionTime): it shows the time,
+  // and takes it as its name where that keeps its place in history.
+  Status SetTime(const NodeInfo& node, uint64_t to_ms);
   // A truncate(2) of a file with no open handle: one new version.
   Status TruncateClosed(const NodeInfo& node, uint64_t size);
 

@@ -102,4 +102,40 @@ Status ParseKey(std::string_view key, ParsedKey* out) {
   return Status::OK();
 }
 
+namespace {
+constexpr char kContentTag = 'c';
+}  // namespace
+
+std::string ContentKey(uint64_t content, uint32_t index) {
+  std::string key = ContentBegin(content);
+  PutFixed32BE(&key, index);
+  return key;
+}
+
+std::string ContentBegin(uint64_t content) {
+  std::string key = ContentSpaceBegin();
+  PutFixed64BE(&key, content);
+  return key;
+}
+
+std::string ContentEnd(uint64_t content) {
+  // Content ids never reach UINT64_MAX: the next id's begin ends this one.
+  return ContentBegin(content + 1);
+}
+
+std::string ContentSpaceBegin() { return std::string{'\0', kContentTag}; }
+
+std::string ContentSpaceEnd() {
+  return std::string{'\0', static_cast<char>(kContentTag + 1)};
+}
+
+bool ParseContentKey(std::string_view key, uint64_t* content, uint32_t* index) {
+  if (key.size() != 2 + 8 + 4 || key[0] != '\0' || key[1] != kContentTag) {
+    return false;
+  }
+  *content = DecodeFixed64BE(key.data() + 2);
+  *index = DecodeFixed32BE(key.data() + 10);
+  return true;
+}
+
 }  // namespace rowfs

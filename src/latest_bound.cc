@@ -20,6 +20,12 @@ std::optional<uint64_t> LatestBound::Next(std::string_view column_key,
   return std::max(now_ms, it->second + 1);
 }
 
+bool LatestBound::KnownPut(std::string_view column_key) const {
+  std::lock_guard lock(mu_);
+  auto it = recent_.find(std::string(column_key));
+  return it != recent_.end() && it->second != kUnknown;
+}
+
 void LatestBound::RaiseMaxLocked(uint64_t ts) {
   max_ever_ = std::max(max_ever_, ts);
   if (recent_.size() >= kMaxRecent) {

@@ -34,6 +34,11 @@ class LatestBound {
   std::optional<uint64_t> Next(std::string_view column_key,
                                uint64_t now_ms) const;
 
+  // Whether the column's newest entry is known to be a version put by
+  // this process (nothing else changed the column since): a put then
+  // needs no look at the column.
+  bool KnownPut(std::string_view column_key) const;
+
   // A put stored a version at `ts`.
   void RecordPut(std::string_view column_key, uint64_t ts);
   // Anything else changed the column (delete, move, restamp) and stored

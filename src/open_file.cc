@@ -7,7 +7,6 @@ namespace rowfs {
 std::shared_ptr<OpenFile> OpenFile::ForCreate(const Attrs& attrs,
                                               uint64_t now_ms) {
   auto f = std::make_shared<OpenFile>();
-  f->loaded = true;
   f->deferred = true;
   f->created = true;
   f->attrs = attrs;
@@ -19,60 +18,68 @@ std::shared_ptr<OpenFile> OpenFile::ForExisting() {
   return std::make_shared<OpenFile>();
 }
 
-Status OpenFile::EnsureLoaded(const Loader& load) {
-  if (loaded) return Status::OK();
-  std::string content;
-  uint64_t ts = 0;
-  ROWFS_RETURN_IF_ERROR(load(&content, &ts));
-  data = std::move(content);
-  stored_ts = ts;
-  modified_ms = ts;
-  loaded = true;
+Status OpenFile::EnsureLoaded(Source* source) {
+  if (loaded()) return Status::OK();
+  if (created) {
+    return source->NewWriter(std::nullopt, /*empty=*/true, &writer);
+  }
+  ROWFS_RETURN_IF_ERROR(source->OpenReader(&reader));
+  stored_ts = reader->ts();
+  stored_mtime = modified_ms = reader->mtime_ms();
   return Status::OK();
 }
 
-Status OpenFile::Read(uint64_t offset, size_t size, const Loader& load,
-                      std::string* out) {
-  ROWFS_RETURN_IF_ERROR(EnsureLoaded(load));
-  out->clear();
-  if (offset >= data.size()) return Status::OK();
-  out->assign(data, offset, std::min<uint64_t>(size, data.size() - offset));
+Status OpenFile::EnsureWriter(Source* source) {
+  if (writer != nullptr) return Status::OK();
+  ROWFS_RETURN_IF_ERROR(EnsureLoaded(source));
+  if (writer != nullptr) return Status::OK();
+  // From exactly the version this file has been reading.
+  ROWFS_RETURN_IF_ERROR(source->NewWriter(stored_ts, /*empty=*/false, &writer));
+  reader.reset();
   return Status::OK();
+}
+
+uint64_t OpenFile::size() const {
+  if (writer != nullptr) return writer->size();
+  if (reader != nullptr) return reader->size();
+  return 0;
+}
+
+Status OpenFile::Read(uint64_t offset, size_t size, Source* source,
+                      std::string* out) {
+  ROWFS_RETURN_IF_ERROR(EnsureLoaded(source));
+  if (writer != nullptr) return writer->Read(offset, size, out);
+  return reader->ReadAt(offset, size, out);
 }
 
 Status OpenFile::Write(uint64_t offset, std::string_view bytes,
-                       uint64_t max_size, uint64_t now_ms, const Loader& load) {
-  ROWFS_RETURN_IF_ERROR(EnsureLoaded(load));
+                       uint64_t max_size, uint64_t now_ms, Source* source) {
   if (offset > max_size || bytes.size() > max_size - offset) {
     return Status::TooLarge("write ends at byte " +
                             std::to_string(offset + bytes.size()) + ", limit " +
                             std::to_string(max_size));
   }
-  const uint64_t end = offset + bytes.size();
-  if (offset == data.size()) {
-    data.append(bytes);  // the common case: no zero-fill before the copy
-  } else {
-    if (end > data.size()) data.resize(end, '\0');
-    std::copy(bytes.begin(), bytes.end(), data.begin() + offset);
-  }
+  ROWFS_RETURN_IF_ERROR(EnsureWriter(source));
+  ROWFS_RETURN_IF_ERROR(writer->Write(offset, bytes));
   dirty = true;
   modified_ms = now_ms;
   return Status::OK();
 }
 
 Status OpenFile::Truncate(uint64_t size, uint64_t max_size, uint64_t now_ms,
-                          const Loader& load, bool at_open) {
+                          Source* source, bool at_open) {
   if (size > max_size) {
     return Status::TooLarge("size " + std::to_string(size) + " above limit " +
                             std::to_string(max_size));
   }
-  if (size == 0) {
-    // Nothing of the old content survives: no need to load it.
-    data.clear();
-    loaded = true;
+  if (size == 0 && writer == nullptr) {
+    // Nothing of the old content survives: no need to open it.
+    reader.reset();
+    ROWFS_RETURN_IF_ERROR(
+        source->NewWriter(std::nullopt, /*empty=*/true, &writer));
   } else {
-    ROWFS_RETURN_IF_ERROR(EnsureLoaded(load));
-    data.resize(size, '\0');
+    ROWFS_RETURN_IF_ERROR(EnsureWriter(source));
+    ROWFS_RETURN_IF_ERROR(writer->Truncate(size));
   }
   (at_open ? deferred : dirty) = true;
   modified_ms = now_ms;
@@ -83,9 +90,10 @@ void OpenFile::MarkStored(uint64_t ts) {
   dirty = false;
   deferred = false;
   created = false;
+  stored_mtime = mtime_override.value_or(ts);
   mtime_override.reset();
   stored_ts = ts;
-  modified_ms = ts;
+  modified_ms = stored_mtime;
 }
 
 }  // namespace rowfs

@@ -1,5 +1,6 @@
-// Dataset policies (max_versions, ttl) shared by the read path and the
-// compaction filter, so both decide visibility with the same function.
+// Dataset policies (max_versions, ttl, keep_deleted): the live policy of a
+// dataset, and the compaction filter that removes what the read path
+// already hides (column_history.h decides for both).
 #ifndef ROWFS_SRC_POLICY_FILTER_H_
 #define ROWFS_SRC_POLICY_FILTER_H_
 
@@ -20,31 +21,35 @@ class PolicyCell {
  public:
   Policy Load() const {
     return Policy{max_versions_.load(std::memory_order_relaxed),
-                  ttl_seconds_.load(std::memory_order_relaxed)};
+                  ttl_seconds_.load(std::memory_order_relaxed),
+                  keep_deleted_.load(std::memory_order_relaxed)};
   }
   void Store(const Policy& p) {
     max_versions_.store(p.max_versions, std::memory_order_relaxed);
     ttl_seconds_.store(p.ttl_seconds, std::memory_order_relaxed);
+    keep_deleted_.store(p.keep_deleted_seconds, std::memory_order_relaxed);
   }
+  // Whether the family's entries are known to be format-2 records. Until
+  // then (opening; a format-1 database until its upgrade is done) the
+  // compaction filter leaves everything alone: a format-1 value could
+  // decode as a record that has expired.
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
+  void set_ready(bool ready) { ready_.store(ready, std::memory_order_release); }
 
  private:
+  std::atomic<bool> ready_{true};
   std::atomic<uint64_t> max_versions_{0};
   std::atomic<uint64_t> ttl_seconds_{0};
+  std::atomic<uint64_t> keep_deleted_{kDefaultKeepDeletedSeconds};
 };
 
-// Whether the version at `ts`, the `rank`-th newest of its column (0 = the
-// latest), is visible under `policy` at `now_ms`.
-bool IsVersionVisible(const Policy& policy, uint64_t now_ms, uint64_t ts,
-                      uint64_t rank);
-
-// Whether a version at `ts` has outlived the policy's TTL at `now_ms`.
-bool IsExpired(const Policy& policy, uint64_t now_ms, uint64_t ts);
-
-// Creates a filter per compaction that drops expired versions and versions
-// beyond max_versions. A compaction sees a column's versions newest first but
-// perhaps not all of them (newer ones may live in other files), so its count
-// is a lower bound of each version's true rank: it never drops a version the
-// read path would show.
+// Creates a filter per compaction that drops dead entries (expired,
+// deleted history past keep_deleted, beyond max_versions). A compaction
+// sees a column's entries newest first but perhaps not all of them (newer
+// ones may live in other files), so its count is a lower bound of each
+// version's true rank, and the expiries are each record's own: it never
+// drops an entry the read path would show. Content chunks are left alone
+// (garbage collection removes those no record refers to).
 class PolicyFilterFactory : public rocksdb::CompactionFilterFactory {
  public:
   PolicyFilterFactory(std::shared_ptr<const PolicyCell> policy,

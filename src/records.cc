@@ -5,9 +5,10 @@
 namespace rowfs {
 namespace {
 
-constexpr char kAttrsFormatV1 = 1;  // mode, uid, gid, mtime
-constexpr char kAttrsFormat = 2;    // V1 + flags
-constexpr char kDatasetFormat = 1;
+constexpr char kAttrsFormatV1 = 1;    // mode, uid, gid, mtime
+constexpr char kAttrsFormat = 2;      // V1 + flags
+constexpr char kDatasetFormatV1 = 1;  // attrs, max_versions, ttl
+constexpr char kDatasetFormat = 2;    // V1 + keep_deleted
 
 void AppendAttrs(std::string* out, const Attrs& a) {
   PutFixed32BE(out, a.mode);
@@ -44,22 +45,54 @@ Status DecodeAttrs(std::string_view data, Attrs* attrs) {
   return Status::OK();
 }
 
+namespace {
+// Stored in the meta record's flags word, never shown to callers.
+constexpr uint32_t kDeletedColumnBit = 1u << 31;
+constexpr uint32_t kNoAttrsBit = 1u << 30;
+constexpr uint32_t kStoreBits = kDeletedColumnBit | kNoAttrsBit;
+}  // namespace
+
+std::string EncodeColumnMeta(const std::optional<Attrs>& attrs, bool deleted) {
+  Attrs a = attrs.value_or(Attrs{});
+  a.flags &= ~kStoreBits;
+  if (deleted) a.flags |= kDeletedColumnBit;
+  if (!attrs) a.flags |= kNoAttrsBit;
+  return EncodeAttrs(a);
+}
+
+Status DecodeColumnMeta(std::string_view data, std::optional<Attrs>* attrs,
+                        bool* deleted) {
+  Attrs a;
+  ROWFS_RETURN_IF_ERROR(DecodeAttrs(data, &a));
+  *deleted = (a.flags & kDeletedColumnBit) != 0;
+  const bool none = (a.flags & kNoAttrsBit) != 0;
+  a.flags &= ~kStoreBits;
+  attrs->reset();
+  if (!none) *attrs = a;
+  return Status::OK();
+}
+
 std::string EncodeDatasetRecord(const Attrs& attrs, const Policy& policy) {
   std::string out(1, kDatasetFormat);
   AppendAttrs(&out, attrs);
   PutFixed64BE(&out, policy.max_versions);
   PutFixed64BE(&out, policy.ttl_seconds);
+  PutFixed64BE(&out, policy.keep_deleted_seconds);
   return out;
 }
 
 Status DecodeDatasetRecord(std::string_view data, Attrs* attrs,
                            Policy* policy) {
-  if (data.empty() || data[0] != kDatasetFormat) {
+  if (data.empty() ||
+      (data[0] != kDatasetFormat && data[0] != kDatasetFormatV1)) {
     return Status::Corruption("unknown dataset record format");
   }
+  const bool v1 = data[0] == kDatasetFormatV1;
   data.remove_prefix(1);
+  *policy = Policy{};
   if (!ReadAttrs(&data, attrs) || !GetFixed64BE(&data, &policy->max_versions) ||
-      !GetFixed64BE(&data, &policy->ttl_seconds)) {
+      !GetFixed64BE(&data, &policy->ttl_seconds) ||
+      (!v1 && !GetFixed64BE(&data, &policy->keep_deleted_seconds))) {
     return Status::Corruption("short dataset record");
   }
   return Status::OK();
@@ -73,6 +106,12 @@ std::string DatasetRecordKey(std::string_view dataset) {
 
 std::string FloorRecordKey(std::string_view dataset) {
   std::string key = "floor/";
+  key.append(dataset);
+  return key;
+}
+
+std::string ContentCounterKey(std::string_view dataset) {
+  std::string key = "content/";
   key.append(dataset);
   return key;
 }

@@ -5,6 +5,7 @@
 #ifndef ROWFS_SRC_RECORDS_H_
 #define ROWFS_SRC_RECORDS_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,15 @@ std::string EncodeAttrs(const Attrs& attrs);
 // Corruption when `data` is not an encoded Attrs.
 Status DecodeAttrs(std::string_view data, Attrs* attrs);
 
+// A column's meta record: its Attrs and whether the column is deleted
+// (its newest entry is a deletion marker). The flag lets a write find out
+// with one point read whether it brings a deleted column back.
+// A column stored without attributes (by the library, or a format-1 cell)
+// gets a meta record only to carry the flag: `attrs` unset.
+std::string EncodeColumnMeta(const std::optional<Attrs>& attrs, bool deleted);
+Status DecodeColumnMeta(std::string_view data, std::optional<Attrs>* attrs,
+                        bool* deleted);
+
 std::string EncodeDatasetRecord(const Attrs& attrs, const Policy& policy);
 Status DecodeDatasetRecord(std::string_view data, Attrs* attrs, Policy* policy);
 
@@ -25,6 +35,14 @@ std::string DatasetRecordKey(std::string_view dataset);
 // The dataset's persisted timestamp floor (see latest_bound.h): 8 bytes BE.
 std::string FloorRecordKey(std::string_view dataset);
 inline constexpr std::string_view kRootRecordKey = "root";
+// The database's format (Store::kFormat as decimal text); absent in a
+// format-1 database.
+inline constexpr std::string_view kFormatRecordKey = "format";
+// Where an interrupted format upgrade resumes (the last key converted).
+inline constexpr std::string_view kUpgradeProgressKey = "upgrade/progress";
+// The dataset's next unused content id block: 8 bytes BE. Ids below it may
+// have been handed out; ids from it on never were.
+std::string ContentCounterKey(std::string_view dataset);
 
 }  // namespace rowfs
 

@@ -88,7 +88,8 @@ TEST_F(LatestBoundStoreTest, MovedAndRestampedVersionsAreNeverOverwritten) {
   EXPECT_EQ(PutNow("r", "dst"), kStartMs + 7001);
 
   ASSERT_OK(store().Put("ds", "r", "t", "x", kStartMs - 5));
-  ASSERT_OK(store().Restamp("ds", "r", "t", std::nullopt, kStartMs + 3000));
+  ASSERT_OK(
+      store().SetVersionTime("ds", "r", "t", std::nullopt, kStartMs + 3000));
   EXPECT_EQ(PutNow("r", "t"), kStartMs + 3001);
 
   ASSERT_OK(store().Put("other", "row", "c", "y", kStartMs + 9000));

@@ -2,9 +2,11 @@
 // compaction filter removes them physically.
 #include <gtest/gtest.h>
 
+#include "column_history.h"
 #include "policy_filter.h"
 #include "rowfs/key_codec.h"
 #include "testutil.h"
+#include "version_record.h"
 
 namespace rowfs {
 namespace {
@@ -23,10 +25,25 @@ TEST(VisibilityTest, Table) {
       {{1, 10}, 20000, 10001, 1, false},
   };
   for (const auto& c : cases) {
-    EXPECT_EQ(IsVersionVisible(c.policy, c.now, c.ts, c.rank), c.visible)
+    EntryFilter filter(c.policy, c.now);
+    VersionRecord version;
+    for (uint64_t i = 0; i < c.rank; ++i) filter.Dead(c.ts + 1, version);
+    EXPECT_EQ(!filter.Dead(c.ts, version), c.visible)
         << c.policy.max_versions << " " << c.policy.ttl_seconds << " " << c.now
         << " " << c.ts << " " << c.rank;
   }
+  // Markers do not count as versions; expiries are the records' own.
+  EntryFilter filter(Policy{1, 0}, 1000);
+  VersionRecord marker, expired, version;
+  marker.kind = RecordKind::kDeletion;
+  expired.expires_ms = 1000;
+  EXPECT_FALSE(filter.Dead(30, marker));
+  EXPECT_FALSE(filter.Dead(20, version));
+  EXPECT_TRUE(filter.Dead(10, version));  // the second version
+  EntryFilter other(Policy{}, 1000);
+  EXPECT_TRUE(other.Dead(5, expired));
+  expired.expires_ms = 1001;
+  EXPECT_FALSE(other.Dead(5, expired));
 }
 
 class PolicyTest : public StoreTest {

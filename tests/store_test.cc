@@ -140,8 +140,6 @@ TEST_F(StoreApiTest, ClientTimestampStoresOrReplacesExactlyThatVersion) {
               kInvalidArgument);
   EXPECT_CODE(store().Put("ds", "r", "c", "x", kStartMs + day + 1),
               kInvalidArgument);
-  EXPECT_CODE(store().Restamp("ds", "r", "c", std::nullopt, kStartMs + 2 * day),
-              kInvalidArgument);
   ASSERT_OK(store().Put("ds", "r", "c", "soon", kStartMs + day));
   EXPECT_EQ(Latest("ds", "r", "c"), "soon");
   ASSERT_OK(store().Put("ds", "r", "c", "after"));
@@ -438,6 +436,8 @@ TEST_F(StoreApiTest, DeletesRemoveExactlyTheirTarget) {
   EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{1}));
   ASSERT_OK(store().DeleteColumn("ds", "r", "c"));
   EXPECT_CODE(store().DeleteColumn("ds", "r", "c"), kNotFound);
+  ColumnInfo info;
+  EXPECT_CODE(store().StatColumn("ds", "r", "c", &info), kNotFound);
   EXPECT_EQ(Latest("ds", "r", "d"), "3");
   EXPECT_CODE(store().DeleteRow("ds", "r", /*only_if_empty=*/true), kNotEmpty);
   ASSERT_OK(store().DeleteRow("ds", "r", false));
@@ -447,7 +447,10 @@ TEST_F(StoreApiTest, DeletesRemoveExactlyTheirTarget) {
 
 // ---------------------------------------------------------------- moves
 
-TEST_F(StoreApiTest, RenameToMissingColumnMovesEveryVersion) {
+// History belongs to the name: a renamed column's latest content becomes
+// the target's newest version; the source is deleted as by rm, its history
+// kept under its name.
+TEST_F(StoreApiTest, RenameMovesTheLatestAndKeepsTheSourcesHistory) {
   const Attrs attrs{0600, 1, 2, 0};
   Batch b;
   b.Put("ds", "r", "src", "v1", 1, &attrs);
@@ -458,13 +461,27 @@ TEST_F(StoreApiTest, RenameToMissingColumnMovesEveryVersion) {
                                MoveMode::kReplace));
   ColumnInfo info;
   EXPECT_CODE(store().StatColumn("ds", "r", "src", &info), kNotFound);
-  EXPECT_EQ(Timestamps("other", "x", "dst"), (std::vector<uint64_t>{2, 1}));
+  EXPECT_EQ(Timestamps("other", "x", "dst"), (std::vector<uint64_t>{2}));
+  EXPECT_EQ(Latest("other", "x", "dst"), "v2");
   ASSERT_OK(store().StatColumn("other", "x", "dst", &info));
   EXPECT_EQ(*info.attrs, attrs);
-  // No stray meta record left behind at the source.
+  // Written again, src continues its history.
+  ASSERT_OK(store().Put("ds", "r", "src", "v3"));
+  EXPECT_EQ(Timestamps("ds", "r", "src").size(), 3u);
+  EXPECT_EQ(Timestamps("ds", "r", "src")[1], 2u);
+
+  // A source of a single version (a temporary file) leaves nothing behind.
+  ASSERT_OK(store().Put("ds", "r", ".tmp", "t", 7));
+  ASSERT_OK(store().MoveColumn({"ds", "r", ".tmp"}, {"ds", "r", "dst"},
+                               MoveMode::kReplace));
   std::vector<std::string> keys;
   ASSERT_OK(store().RawKeys("ds", 0, &keys));
-  EXPECT_TRUE(keys.empty());
+  for (const std::string& k : keys) {
+    ParsedKey p;
+    if (ParseKey(k, &p).ok()) {
+      EXPECT_NE(p.column, ".tmp");
+    }
+  }
 }
 
 TEST_F(StoreApiTest, RenameOverExistingColumnKeepsTargetHistory) {
@@ -481,17 +498,19 @@ TEST_F(StoreApiTest, RenameOverExistingColumnKeepsTargetHistory) {
   ColumnInfo info;
   EXPECT_CODE(store().StatColumn("ds", "r", "tmp", &info), kNotFound);
 
-  // An older source becomes latest + 1.
+  // An older source becomes latest + 1 and shows its own time.
   ASSERT_OK(store().Put("ds", "r", "tmp2", "older", 10));
   ASSERT_OK(store().MoveColumn({"ds", "r", "tmp2"}, {"ds", "r", "dst"},
                                MoveMode::kReplace));
   EXPECT_EQ(Timestamps("ds", "r", "dst"),
             (std::vector<uint64_t>{301, 300, 200, 100}));
   EXPECT_EQ(Latest("ds", "r", "dst"), "older");
+  ASSERT_OK(store().StatColumn("ds", "r", "dst", &info));
+  EXPECT_EQ(info.versions[0].mtime_ms, 10u);
 
-  // Identical bytes already at the source's timestamp add nothing
-  // (restoring the same backup twice).
-  ASSERT_OK(store().Put("ds", "r", "tmp3", "d2", 200));
+  // The same bytes and time as the target's latest add nothing (rsync of
+  // an unchanged file, restoring the same backup twice).
+  ASSERT_OK(store().Put("ds", "r", "tmp3", "older", 10));
   ASSERT_OK(store().MoveColumn({"ds", "r", "tmp3"}, {"ds", "r", "dst"},
                                MoveMode::kReplace));
   EXPECT_EQ(Timestamps("ds", "r", "dst").size(), 4u);
@@ -583,25 +602,103 @@ TEST_F(StoreApiTest, RowRenameMovesAllCells) {
       kNotFound);
 }
 
-TEST_F(StoreApiTest, RestampMovesAVersion) {
+// utimens: a version shows the time it is given; it takes it as its name
+// only where that keeps its place among its column's entries.
+TEST_F(StoreApiTest, SettingATimeNeverReordersHistory) {
   ASSERT_OK(store().Put("ds", "r", "c", "old", 100));
   ASSERT_OK(store().Put("ds", "r", "c", "new", 200));
-  ASSERT_OK(store().Restamp("ds", "r", "c", std::nullopt, 500));
+  uint64_t ts = 0;
+  // Later than the version before it: renamed (restores keep names).
+  ASSERT_OK(store().SetVersionTime("ds", "r", "c", std::nullopt, 500, &ts));
+  EXPECT_EQ(ts, 500u);
   EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{500, 100}));
-  ASSERT_OK(store().Restamp("ds", "r", "c", 100, 150));
+  ASSERT_OK(store().SetVersionTime("ds", "r", "c", 100, 150, &ts));
   EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{500, 150}));
-  // Onto an identical version: the moved one simply disappears.
-  ASSERT_OK(store().Put("ds", "r", "c", "new", 600));
-  ASSERT_OK(store().Restamp("ds", "r", "c", std::nullopt, 500));
-  EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{500, 150}));
-  // Onto itself: nothing.
-  ASSERT_OK(store().Restamp("ds", "r", "c", 150, 150));
-  EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{500, 150}));
-  // Onto a different version: refused, nothing lost.
-  EXPECT_CODE(store().Restamp("ds", "r", "c", 150, 500), kAlreadyExists);
-  EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{500, 150}));
+  // Older than the version before it (touch -d 2001, cp -p of an old
+  // file): the latest stays the latest, and shows the time.
+  ASSERT_OK(store().SetVersionTime("ds", "r", "c", std::nullopt, 7, &ts));
+  EXPECT_EQ(ts, 500u);
   EXPECT_EQ(Latest("ds", "r", "c"), "new");
-  EXPECT_CODE(store().Restamp("ds", "r", "c", 7, 8), kNotFound);
+  ColumnInfo info;
+  ASSERT_OK(store().StatColumn("ds", "r", "c", &info, 0));
+  EXPECT_EQ(info.versions[0].mtime_ms, 7u);
+  EXPECT_EQ(info.versions[1].mtime_ms, 150u);
+  // Onto another version's time: never destroys it.
+  ASSERT_OK(store().SetVersionTime("ds", "r", "c", 150, 500, &ts));
+  EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{500, 150}));
+  // Far ahead of the clock: shown, not a name.
+  const uint64_t far = kStartMs + 48ull * 3600 * 1000;
+  ASSERT_OK(store().SetVersionTime("ds", "r", "c", std::nullopt, far, &ts));
+  EXPECT_EQ(ts, 500u);
+  // Back to its own time: nothing but the time.
+  ASSERT_OK(store().SetVersionTime("ds", "r", "c", std::nullopt, 500, &ts));
+  ASSERT_OK(store().StatColumn("ds", "r", "c", &info));
+  EXPECT_EQ(info.versions[0].mtime_ms, 500u);
+  EXPECT_CODE(store().SetVersionTime("ds", "r", "c", 7, 8), kNotFound);
+}
+
+// rm keeps a column's history for keep_deleted; writing the column again
+// continues it, and a copy of its last version with that version's time
+// restores it as it was (tar -x twice changes nothing).
+TEST_F(StoreApiTest, DeletedColumnsKeepTheirHistory) {
+  ASSERT_OK(store().Put("ds", "r", "c", "one", 100));
+  ASSERT_OK(store().Put("ds", "r", "c", "two", 200));
+  ASSERT_OK(store().DeleteColumn("ds", "r", "c"));
+  ColumnInfo info;
+  EXPECT_CODE(store().StatColumn("ds", "r", "c", &info), kNotFound);
+  std::vector<ColumnInfo> columns;
+  EXPECT_CODE(store().ListColumns("ds", "r", &columns), kNotFound);
+  // As of before the deletion, it is there.
+  ReadView before;
+  before.as_of = 250;
+  ASSERT_OK(store().StatColumn("ds", "r", "c", &info, 0, before));
+  EXPECT_EQ(info.versions.size(), 2u);
+
+  // Restored with the same bytes and time: as it was, no new version.
+  ASSERT_OK(store().Put("ds", "r", "c", "two"));
+  uint64_t ts = 0;
+  ASSERT_OK(store().SetVersionTime("ds", "r", "c", std::nullopt, 200, &ts));
+  EXPECT_EQ(ts, 200u);
+  EXPECT_EQ(Timestamps("ds", "r", "c"), (std::vector<uint64_t>{200, 100}));
+
+  // Deleted again and written anew: the history continues.
+  ASSERT_OK(store().DeleteColumn("ds", "r", "c"));
+  ASSERT_OK(store().Put("ds", "r", "c", "three"));
+  EXPECT_EQ(Latest("ds", "r", "c"), "three");
+  EXPECT_EQ(Timestamps("ds", "r", "c").size(), 3u);
+
+  // After keep_deleted, a deleted column's history is gone, on read at
+  // once and physically at the next compaction.
+  DatasetInfo ds;
+  ASSERT_OK(store().GetDataset("ds", &ds));
+  ds.policy.keep_deleted_seconds = 60;
+  ASSERT_OK(store().SetDatasetPolicy("ds", ds.policy));
+  ASSERT_OK(store().DeleteColumn("ds", "r", "c"));
+  clock_.Advance(61 * 1000);
+  ASSERT_OK(store().Put("ds", "r", "c", "four"));
+  EXPECT_EQ(Timestamps("ds", "r", "c").size(), 1u);
+  ASSERT_OK(store().CompactDataset("ds"));
+  std::vector<std::string> keys;
+  ASSERT_OK(store().RawKeys("ds", 0, &keys));
+  size_t cells = 0;
+  for (const std::string& k : keys) {
+    ParsedKey p;
+    if (ParseKey(k, &p).ok() && p.kind == KeyKind::kCell) ++cells;
+  }
+  EXPECT_EQ(cells, 1u);
+
+  // An explicit purge, only of a deleted column.
+  EXPECT_CODE(store().PurgeColumn("ds", "r", "c"), kNotEmpty);
+  ASSERT_OK(store().DeleteColumn("ds", "r", "c"));
+  ASSERT_OK(store().PurgeColumn("ds", "r", "c"));
+  ASSERT_OK(store().RawKeys("ds", 0, &keys));
+  for (const std::string& k : keys) {
+    ParsedKey p;
+    if (ParseKey(k, &p).ok()) {
+      EXPECT_NE(p.column, "c");
+    }
+  }
+  EXPECT_CODE(store().PurgeColumn("ds", "r", "c"), kNotFound);
 }
 
 // ---------------------------------------------------------------- durability
@@ -916,7 +1013,10 @@ TEST(StoreOptionsTest, BlobFilesHoldLargeValues) {
   std::string old;
   ASSERT_OK(store->GetVersion("ds", "r", "big", 1, &old));
   EXPECT_TRUE(old == big);
+  // Deleted and purged (rm keeps history), then compacted: the records go,
+  // garbage collection removes their chunks, compaction their blobs.
   ASSERT_OK(store->DeleteColumn("ds", "r", "big"));
+  ASSERT_OK(store->PurgeColumn("ds", "r", "big"));
   ASSERT_OK(store->Flush());
   ASSERT_OK(store->CompactDataset("ds"));
   EXPECT_EQ(blob_files(), 0) << "garbage collection keeps a dead blob file";

@@ -3,6 +3,11 @@
 //   cell           row 0x00 column 0x00 inv(ts)      inv(ts) = UINT64_MAX - ts,
 //   column meta    row 0x00 column 0x00 inv = 0      8 bytes, big-endian
 //   row meta       row 0x00        0x00 inv = 0      (the column is empty)
+//   content chunk  0x00 'c' BE64(content) BE32(index)
+//
+// A cell holds a version record or a deletion marker (version_record.h);
+// content chunks live in a space that sorts before every row (row names are
+// never empty and never hold 0x00), so rows start at kRowSpaceBegin.
 //
 // Row and column names never contain 0x00 (names.h enforces it), so
 //  * one row is the contiguous range [RowBegin(row), RowEnd(row));
@@ -47,6 +52,19 @@ std::string RowBegin(std::string_view row);
 std::string RowEnd(std::string_view row);
 std::string ColumnBegin(std::string_view row, std::string_view column);
 std::string ColumnEnd(std::string_view row, std::string_view column);
+
+// The first key any row can have.
+inline constexpr std::string_view kRowSpaceBegin = "\x01";
+
+// Chunk `index` of content object `content`, and the bounds of all chunks
+// of one content object and of every content object.
+std::string ContentKey(uint64_t content, uint32_t index);
+std::string ContentBegin(uint64_t content);
+std::string ContentEnd(uint64_t content);
+std::string ContentSpaceBegin();
+std::string ContentSpaceEnd();
+// False for anything ContentKey cannot produce.
+bool ParseContentKey(std::string_view key, uint64_t* content, uint32_t* index);
 
 // Splits a key into its parts. Returns InvalidArgument (and leaves *out
 // unspecified) for anything the builders above cannot produce: too short,

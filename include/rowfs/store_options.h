@@ -47,6 +47,11 @@ struct StoreOptions {
   // timestamp for later writes ("latest + 1").
   uint64_t max_future_ms = 24ull * 3600 * 1000;
 
+  // Bytes written to open files and not yet stored that all writers
+  // together may hold; past it each writer stores its complete chunks
+  // before buffering more.
+  uint64_t max_dirty_bytes = 64ull << 20;
+
   // Source of server timestamps and TTL "now". Not owned; must outlive the
   // Store. Never null.
   Clock* clock = Clock::Real();

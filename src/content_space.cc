@@ -1,0 +1,98 @@
+#include "content_space.h"
+
+#include <rocksdb/write_batch.h>
+
+#include "coding.h"
+#include "iterator_pool.h"
+#include "rowfs/key_codec.h"
+#include "store_write_path.h"
+
+namespace rowfs {
+
+Status ContentSpace::Load() {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_,
+                               ToSlice(kContentCounterKey), &value);
+  std::lock_guard lock(mu_);
+  if (s.IsNotFound()) {
+    next_ = block_end_ = 1;
+    return Status::OK();
+  }
+  if (!s.ok()) return Status::FromRocksDB(s, "reading the content counter");
+  if (value.size() != 8) return Status::Corruption("content counter");
+  next_ = block_end_ = DecodeFixed64BE(value.data());
+  return Status::OK();
+}
+
+Status ContentSpace::ReadChunk(uint64_t content, uint32_t index,
+                               std::string* out) {
+  rocksdb::ReadOptions ro;
+  // Large files pass through the kernel's page cache already; keep their
+  // chunks from evicting the records everyone reads.
+  ro.fill_cache = false;
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s =
+      db_->Get(ro, cf_, ToSlice(ContentKey(content, index)), &value);
+  if (s.IsNotFound()) {
+    return Status::Corruption("chunk " + std::to_string(index) +
+                              " of content " + std::to_string(content) +
+                              " is missing");
+  }
+  if (!s.ok()) return Status::FromRocksDB(s, "reading a chunk");
+  out->assign(value.data(), value.size());
+  return Status::OK();
+}
+
+Status ContentSpace::WriteChunks(uint64_t content,
+                                 const std::vector<ChunkWrite>& chunks) {
+  size_t bytes = 0;
+  for (const ChunkWrite& c : chunks) bytes += c.bytes.size() + 32;
+  rocksdb::WriteBatch wb(bytes + 64);
+  for (const ChunkWrite& c : chunks) {
+    wb.Put(cf_, ToSlice(ContentKey(content, c.index)), ToSlice(c.bytes));
+  }
+  return Status::FromRocksDB(WriteToRocksDB(db_, rocksdb::WriteOptions(), &wb),
+                             "storing chunks");
+}
+
+Status ContentSpace::NewContent(uint64_t* content) {
+  std::lock_guard lock(mu_);
+  if (next_ == block_end_) {
+    // Persist the end of the next block before handing out any id of it.
+    std::string value;
+    PutFixed64BE(&value, block_end_ + kIdBlock);
+    rocksdb::WriteBatch wb;
+    wb.Put(cf_, ToSlice(kContentCounterKey), value);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(WriteToRocksDB(db_, wo, &wb),
+                                              "allocating content ids"));
+    block_end_ += kIdBlock;
+  }
+  *content = next_++;
+  ++pins_[*content];
+  return Status::OK();
+}
+
+void ContentSpace::Pin(const std::vector<uint64_t>& contents) {
+  std::lock_guard lock(mu_);
+  for (uint64_t c : contents) ++pins_[c];
+}
+
+void ContentSpace::Unpin(const std::vector<uint64_t>& contents) {
+  std::lock_guard lock(mu_);
+  for (uint64_t c : contents) {
+    auto it = pins_.find(c);
+    if (it != pins_.end() && --it->second <= 0) pins_.erase(it);
+  }
+}
+
+void ContentSpace::PinnedLocked(std::vector<uint64_t>* pinned,
+                                uint64_t* next) const {
+  std::lock_guard lock(mu_);
+  pinned->clear();
+  for (const auto& kv : pins_) pinned->push_back(kv.first);
+  *next = next_;
+}
+
+}  // namespace rowfs
