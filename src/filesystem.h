@@ -165,7 +165,7 @@ class Filesystem {
    public:
     NodeSource(const Filesystem* fs, NodeId id) : fs_(fs), id_(id) {}
     Status OpenReader(std::unique_ptr<VersionReader>* reader) override;
-    Status NewWriter(std::optional<uint64_t> base, bool empty,
+    Status NewWriter(const VersionReader* base,
                      std::unique_ptr<FileWriter>* writer) override;
 
    private:

@@ -36,13 +36,11 @@ Status Filesystem::NodeSource::OpenReader(
                                   node.key.column, ts, view, reader);
 }
 
-Status Filesystem::NodeSource::NewWriter(std::optional<uint64_t> base,
-                                         bool empty,
+Status Filesystem::NodeSource::NewWriter(const VersionReader* base,
                                          std::unique_ptr<FileWriter>* writer) {
   NodeInfo node;
   ROWFS_RETURN_IF_ERROR(fs_->GetNode(id_, &node));
-  return fs_->store_->NewWriter(node.key.dataset, node.key.row, node.key.column,
-                                base, empty, writer);
+  return fs_->store_->NewWriter(node.key.dataset, base, writer);
 }
 
 Status Filesystem::Persist(NodeId id, OpenFile* f, bool sync) {
@@ -85,17 +83,11 @@ Status Filesystem::Persist(NodeId id, OpenFile* f, bool sync) {
       return Status::OK();
     }
   }
-  // A time set while the file was open: a column shows it (its place in
-  // history is still the newest); a version file is given it afterwards,
-  // as a closed one would be.
-  std::optional<uint64_t> version_time;
-  if (f->mtime_override) {
-    if (k.kind == NodeKind::kVersion) {
-      version_time = f->mtime_override;
-    } else {
-      commit.mtime_ms = *f->mtime_override;
-    }
-  }
+  // A time set while the file was open (GNU tar sets it through the
+  // descriptor before closing) is given to the stored version as a closed
+  // file's would be: a new name where it keeps its place, and a restore of
+  // the same bytes and time adds nothing.
+  const std::optional<uint64_t> version_time = f->mtime_override;
   commit.sync = sync;
   uint64_t ts = 0;
   ROWFS_RETURN_IF_ERROR(store_->CommitWriter(f->writer.get(), k.dataset, k.row,

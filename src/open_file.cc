@@ -20,9 +20,7 @@ std::shared_ptr<OpenFile> OpenFile::ForExisting() {
 
 Status OpenFile::EnsureLoaded(Source* source) {
   if (loaded()) return Status::OK();
-  if (created) {
-    return source->NewWriter(std::nullopt, /*empty=*/true, &writer);
-  }
+  if (created) return source->NewWriter(nullptr, &writer);
   ROWFS_RETURN_IF_ERROR(source->OpenReader(&reader));
   stored_ts = reader->ts();
   stored_mtime = modified_ms = reader->mtime_ms();
@@ -33,8 +31,9 @@ Status OpenFile::EnsureWriter(Source* source) {
   if (writer != nullptr) return Status::OK();
   ROWFS_RETURN_IF_ERROR(EnsureLoaded(source));
   if (writer != nullptr) return Status::OK();
-  // From exactly the version this file has been reading.
-  ROWFS_RETURN_IF_ERROR(source->NewWriter(stored_ts, /*empty=*/false, &writer));
+  // From exactly the content this file has been reading, whatever became
+  // of its version since.
+  ROWFS_RETURN_IF_ERROR(source->NewWriter(reader.get(), &writer));
   reader.reset();
   return Status::OK();
 }
@@ -75,8 +74,7 @@ Status OpenFile::Truncate(uint64_t size, uint64_t max_size, uint64_t now_ms,
   if (size == 0 && writer == nullptr) {
     // Nothing of the old content survives: no need to open it.
     reader.reset();
-    ROWFS_RETURN_IF_ERROR(
-        source->NewWriter(std::nullopt, /*empty=*/true, &writer));
+    ROWFS_RETURN_IF_ERROR(source->NewWriter(nullptr, &writer));
   } else {
     ROWFS_RETURN_IF_ERROR(EnsureWriter(source));
     ROWFS_RETURN_IF_ERROR(writer->Truncate(size));

@@ -32,9 +32,8 @@ class OpenFile {
    public:
     virtual ~Source() = default;
     virtual Status OpenReader(std::unique_ptr<VersionReader>* reader) = 0;
-    // A writer starting from version `base` (the file's stored version),
-    // or empty.
-    virtual Status NewWriter(std::optional<uint64_t> base, bool empty,
+    // A writer starting from what `base` reads (null: empty).
+    virtual Status NewWriter(const VersionReader* base,
                              std::unique_ptr<FileWriter>* writer) = 0;
   };
 

@@ -18,6 +18,8 @@ class VersionReaderImpl : public VersionReader {
   uint64_t ts() const override { return ts_; }
   uint64_t size() const override { return record_.size; }
   uint64_t mtime_ms() const override { return record_.ShownMtime(ts_); }
+  const VersionRecord& record() const { return record_; }
+  const DatasetPtr& dataset() const { return ds_; }
   Status ReadAt(uint64_t offset, size_t n, std::string* out) override {
     return ReadRecordRange(&ds_->content, record_, offset, n, out);
   }
@@ -68,23 +70,21 @@ Status Store::OpenVersion(std::string_view dataset, std::string_view row,
   return Status::OK();
 }
 
-Status Store::NewWriter(std::string_view dataset, std::string_view row,
-                        std::string_view column, std::optional<uint64_t> base,
-                        bool empty, std::unique_ptr<FileWriter>* writer) {
+Status Store::NewWriter(std::string_view dataset, const VersionReader* base,
+                        std::unique_ptr<FileWriter>* writer) {
   ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("write"));
-  DatasetPtr ds;
-  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
-  if (empty) {
+  if (base == nullptr) {
+    DatasetPtr ds;
+    ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
     *writer = std::make_unique<FileWriterImpl>(std::move(ds),
                                                &impl_->dirty_budget, nullptr);
     return Status::OK();
   }
-  uint64_t found = 0;
-  VersionRecord record;
-  ROWFS_RETURN_IF_ERROR(
-      impl_->ReadPinned(*ds, row, column, base, {}, &found, &record));
-  *writer = std::make_unique<FileWriterImpl>(std::move(ds),
-                                             &impl_->dirty_budget, &record);
+  const auto& reader = static_cast<const VersionReaderImpl&>(*base);
+  // The writer holds its own pins on the base's contents.
+  reader.dataset()->content.Pin(ContentsOf(reader.record()));
+  *writer = std::make_unique<FileWriterImpl>(
+      reader.dataset(), &impl_->dirty_budget, &reader.record());
   return Status::OK();
 }
 

@@ -262,16 +262,25 @@ Status Store::SetVersionTime(std::string_view dataset, std::string_view row,
     wb.Put(ds.cf, CellKey(row, column, ts), EncodeRecord(entry.record));
     return impl_->Commit(&wb, {}, "set time", changes);
   }
-  const bool keeps_place = (!older || to > state.entries[*older].ts) &&
-                           (!newer || to < state.entries[*newer].ts) &&
-                           impl_->CheckStoredTimestamp(to).ok();
-  if (keeps_place) {
+  // The name to take. A whole second given to the latest version comes from
+  // a second-precision archive (GNU tar's default format), whose older
+  // versions of that second arrive by their exact names, before or after:
+  // the latest takes the second's last millisecond, so that it stays the
+  // latest either way, and shows the whole second.
+  uint64_t name = to;
+  if (!newer && IsWholeSecond(to) && to + 999 <= kMaxTimestamp) {
+    name = to + 999;
+  }
+  const bool keeps_place = (!older || name > state.entries[*older].ts) &&
+                           (!newer || name < state.entries[*newer].ts) &&
+                           impl_->CheckStoredTimestamp(name).ok();
+  if (keeps_place && name != ts) {
     // Renamed to the time: restores reproduce `col@ts` names exactly.
-    entry.record.mtime_ms = 0;
+    entry.record.mtime_ms = name == to ? 0 : to;
     wb.Delete(ds.cf, CellKey(row, column, ts));
-    wb.Put(ds.cf, CellKey(row, column, to), EncodeRecord(entry.record));
-    changes[0].ts = to;
-    if (ts_out != nullptr) *ts_out = to;
+    wb.Put(ds.cf, CellKey(row, column, name), EncodeRecord(entry.record));
+    changes[0].ts = name;
+    if (ts_out != nullptr) *ts_out = name;
     return impl_->Commit(&wb, {}, "set time", changes);
   }
   // Elsewhere in history: the version keeps its place (the content last

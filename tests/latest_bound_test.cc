@@ -89,8 +89,8 @@ TEST_F(LatestBoundStoreTest, MovedAndRestampedVersionsAreNeverOverwritten) {
 
   ASSERT_OK(store().Put("ds", "r", "t", "x", kStartMs - 5));
   ASSERT_OK(
-      store().SetVersionTime("ds", "r", "t", std::nullopt, kStartMs + 3000));
-  EXPECT_EQ(PutNow("r", "t"), kStartMs + 3001);
+      store().SetVersionTime("ds", "r", "t", std::nullopt, kStartMs + 3123));
+  EXPECT_EQ(PutNow("r", "t"), kStartMs + 3124);
 
   ASSERT_OK(store().Put("other", "row", "c", "y", kStartMs + 9000));
   ASSERT_OK(store().MoveRow("other", "row", "ds", "row2", MoveMode::kReplace));

@@ -824,12 +824,16 @@ void RenameToNewName(Ctx& c) {
   SYS(c, rename(c.P("b"), c.P("b/x")));  // ENOTDIR
   SYS(c, rename(c.P("b/x"), c.P("c")));  // ENOTDIR
   SYS(c, rename(c.P("b"), c.P("")));     // EISDIR... or ENOTEMPTY/EBUSY
-  // A column with history moves with it (SPEC: every version moves).
+  // History belongs to the name (SPEC, Structure changes): the latest
+  // content moves; h's history stays under h, hidden like a deleted
+  // column's, and comes back when h is written again.
   c.Write("h", "1");
   c.Write("h", "2");
   SYS(c, rename(c.P("h"), c.P("moved")));
   c.Check("moved");
-  c.Listing("", {{"moved", 1}});
+  c.Listing("");
+  c.Write("h", "3");
+  c.Listing("", {{"h", 2}});
 }
 
 void RenameOverExisting(Ctx& c) {

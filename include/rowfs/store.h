@@ -382,11 +382,12 @@ class Store {
                      std::string_view column, std::optional<uint64_t> ts,
                      const ReadView& view,
                      std::unique_ptr<VersionReader>* reader) const;
-  // A writer starting from version `base` of the column (its latest when
-  // unset; NotFound when there is none), or empty when `empty`.
-  Status NewWriter(std::string_view dataset, std::string_view row,
-                   std::string_view column, std::optional<uint64_t> base,
-                   bool empty, std::unique_ptr<FileWriter>* writer);
+  // A writer of the dataset starting from the content `base` reads (made
+  // by OpenVersion on this store; null: an empty file). It keeps that
+  // content whatever becomes of its version meanwhile (an unlinked file
+  // written through an open descriptor).
+  Status NewWriter(std::string_view dataset, const VersionReader* base,
+                   std::unique_ptr<FileWriter>* writer);
   // Stores what `writer` holds as one version of the column, atomically
   // (its record, its last chunks and the meta record in one batch); the
   // writer then continues from that version. *ts_out gets its timestamp.
