@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -181,21 +182,24 @@ class SignalWatcher {
   std::thread thread_;
 };
 
-// A follower catches up with its primary every `interval` seconds until
-// destroyed.
-class CatchUpLoop {
+// Runs `task` every `interval` seconds on its own thread until destroyed: a
+// follower's catch-up, the garbage collection of deleted content.
+class PeriodicTask {
  public:
-  CatchUpLoop(Store* store, double interval) : store_(store) {
-    thread_ = std::thread([this, interval] {
+  PeriodicTask(const char* name, double interval, std::function<Status()> task)
+      : task_(std::move(task)) {
+    thread_ = std::thread([this, name, interval] {
       std::unique_lock lock(mu_);
       const auto period = std::chrono::duration<double>(interval);
       while (!cv_.wait_for(lock, period, [this] { return stop_; })) {
-        Status s = store_->CatchUp();
-        if (!s.ok()) spdlog::warn("catch-up: {}", s.ToString());
+        lock.unlock();
+        Status s = task_();
+        if (!s.ok()) spdlog::warn("{}: {}", name, s.ToString());
+        lock.lock();
       }
     });
   }
-  ~CatchUpLoop() {
+  ~PeriodicTask() {
     {
       std::lock_guard lock(mu_);
       stop_ = true;
@@ -205,7 +209,7 @@ class CatchUpLoop {
   }
 
  private:
-  Store* store_;
+  const std::function<Status()> task_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -302,9 +306,18 @@ int Serve(const MountOptions& options, int ready_fd) {
     return 1;
   }
   auto signals = std::make_unique<SignalWatcher>(*store, *fs);
-  std::unique_ptr<CatchUpLoop> catchup;
+  std::unique_ptr<PeriodicTask> catchup, collector;
   if (o.store.mode == StoreOptions::Mode::kSecondary) {
-    catchup = std::make_unique<CatchUpLoop>(store.get(), o.catchup_interval);
+    catchup = std::make_unique<PeriodicTask>(
+        "catch-up", o.catchup_interval, [&store] { return store->CatchUp(); });
+  } else if (!store->read_only()) {
+    // Content no version refers to any more (deleted, expired, compacted
+    // away) is reclaimed in the background, each dataset at most every
+    // gc_interval.
+    const uint64_t gc_ms = static_cast<uint64_t>(o.gc_interval * 1000);
+    collector = std::make_unique<PeriodicTask>(
+        "garbage collection", std::min(o.gc_interval, 60.0),
+        [&store, gc_ms] { return store->CollectDueGarbage(gc_ms); });
   }
   spdlog::info("mounted {} at {}{}", o.db_path, o.mountpoint,
                store->read_only() ? " (read-only)" : "");
@@ -342,6 +355,7 @@ int Serve(const MountOptions& options, int ready_fd) {
   }
   NotifySystemd("STOPPING=1");
   catchup.reset();
+  collector.reset();
   signals.reset();
   fs->StopNotifying();  // before the unmount closes the session's descriptor
   fuse_session_unmount(se);

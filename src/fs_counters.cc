@@ -27,6 +27,8 @@ std::string FormatStats(const Store& store, std::string_view dataset,
     line("memtable_bytes", st.memtable_bytes);
     line("keys_estimate", st.keys);
     line("pending_compaction_bytes", st.pending_compaction_bytes);
+    line("blob_bytes", st.blob_bytes);
+    if (dataset.empty()) line("dirty_bytes", st.dirty_bytes);
     if (dataset.empty()) {
       line("block_cache_bytes", st.block_cache_bytes);
       line("block_cache_hits", st.block_cache_hits);

@@ -34,6 +34,7 @@ namespace {
 
 inline constexpr std::string_view kMaxVersionsXattr = "user.rowfs.max_versions";
 inline constexpr std::string_view kTtlXattr = "user.rowfs.ttl";
+inline constexpr std::string_view kKeepDeletedXattr = "user.rowfs.keep_deleted";
 
 inline timespec MsToTimespec(uint64_t ms) {
   timespec ts;

@@ -29,6 +29,7 @@ namespace {
 constexpr std::string_view kStatsXattr = "user.rowfs.stats";
 constexpr std::string_view kFlushXattr = "user.rowfs.ctl.flush";
 constexpr std::string_view kCompactXattr = "user.rowfs.ctl.compact";
+constexpr std::string_view kGcXattr = "user.rowfs.ctl.gc";
 constexpr std::string_view kLogLevelXattr = "user.rowfs.ctl.log_level";
 constexpr std::string_view kBackupXattr = "user.rowfs.ctl.backup";
 constexpr std::string_view kCheckpointXattr = "user.rowfs.ctl.checkpoint";
@@ -52,19 +53,43 @@ Status MissingXattr(std::string_view name) {
              : ForeignNamespace(name);
 }
 
-bool IsPolicyXattr(std::string_view name) {
-  return name == kMaxVersionsXattr || name == kTtlXattr;
+// The dataset policies, as attributes of the dataset directory: name,
+// field, and the value removing the attribute sets.
+struct PolicyXattr {
+  std::string_view name;
+  uint64_t Policy::*field;
+  uint64_t removed;
+};
+constexpr PolicyXattr kPolicyXattrs[] = {
+    {kMaxVersionsXattr, &Policy::max_versions, 0},
+    {kTtlXattr, &Policy::ttl_seconds, 0},
+    {kKeepDeletedXattr, &Policy::keep_deleted_seconds,
+     kDefaultKeepDeletedSeconds},
+};
+
+const PolicyXattr* FindPolicyXattr(std::string_view name) {
+  for (const PolicyXattr& p : kPolicyXattrs) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
 }
+
+bool IsPolicyXattr(std::string_view name) {
+  return FindPolicyXattr(name) != nullptr;
+}
+
+// On a row: purges the kept history of the deleted column named by the
+// value (setfattr -n user.rowfs.purge -v COLUMN ROW).
+constexpr std::string_view kPurgeXattr = "user.rowfs.purge";
 }  // namespace
 
 Status Filesystem::ReadXattr(const NodeKey& key, std::string_view name,
                              std::string* value) const {
-  if (key.kind == NodeKind::kDataset && IsPolicyXattr(name)) {
+  if (const PolicyXattr* p = FindPolicyXattr(name);
+      p != nullptr && key.kind == NodeKind::kDataset) {
     DatasetInfo info;
     ROWFS_RETURN_IF_ERROR(store_->GetDataset(key.dataset, &info));
-    *value =
-        std::to_string(name == kMaxVersionsXattr ? info.policy.max_versions
-                                                 : info.policy.ttl_seconds);
+    *value = std::to_string(info.policy.*(p->field));
     return Status::OK();
   }
   if (name == kStatsXattr && key.kind == NodeKind::kRoot) {
@@ -102,22 +127,44 @@ Status Filesystem::WriteXattr(const NodeKey& key, std::string_view name,
   while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) {
     text.remove_suffix(1);
   }
-  if (key.kind == NodeKind::kDataset && IsPolicyXattr(name)) {
+  if (const PolicyXattr* p = FindPolicyXattr(name);
+      p != nullptr && key.kind == NodeKind::kDataset) {
     uint64_t v = 0;
     ROWFS_RETURN_IF_ERROR(ParseUnsigned(text, &v));
     DatasetInfo info;
     ROWFS_RETURN_IF_ERROR(store_->GetDataset(key.dataset, &info));
-    (name == kMaxVersionsXattr ? info.policy.max_versions
-                               : info.policy.ttl_seconds) = v;
+    info.policy.*(p->field) = v;
     ROWFS_RETURN_IF_ERROR(store_->SetDatasetPolicy(key.dataset, info.policy));
     InvalidateDataset(key.dataset);  // cached under the old policy's timeouts
     spdlog::info("dataset {}: {} = {}", key.dataset, name, v);
+    return Status::OK();
+  }
+  if (key.kind == NodeKind::kRow && name == kPurgeXattr) {
+    const std::string column(text);
+    ROWFS_RETURN_IF_ERROR(ValidateColumnName(column));
+    ROWFS_RETURN_IF_ERROR(store_->PurgeColumn(key.dataset, key.row, column));
+    spdlog::info("{}: history of deleted column purged",
+                 ChildPath(key, column));
     return Status::OK();
   }
   if (key.kind == NodeKind::kRoot && name == kFlushXattr) {
     ROWFS_RETURN_IF_ERROR(store_->Flush());
     ROWFS_RETURN_IF_ERROR(store_->SyncWal());
     spdlog::info("flushed memtables and synced the WAL on request");
+    return Status::OK();
+  }
+  if (key.kind == NodeKind::kRoot && name == kGcXattr) {
+    std::vector<std::string> targets;
+    if (text.empty() || text == "*") {
+      for (const DatasetInfo& d : store_->ListDatasets()) {
+        targets.push_back(d.name);
+      }
+    } else {
+      targets.emplace_back(text);
+    }
+    for (const std::string& ds : targets) {
+      ROWFS_RETURN_IF_ERROR(store_->CollectGarbage(ds));
+    }
     return Status::OK();
   }
   if (key.kind == NodeKind::kRoot && name == kCompactXattr) {
@@ -234,8 +281,9 @@ void Filesystem::ListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   Status s = GetNode(ino, &node);
   std::string names;
   if (s.ok() && node.key.kind == NodeKind::kDataset) {
-    names.append(kMaxVersionsXattr).push_back('\0');
-    names.append(kTtlXattr).push_back('\0');
+    for (const PolicyXattr& p : kPolicyXattrs) {
+      names.append(p.name).push_back('\0');
+    }
   }
   if (s.ok() && size != 0 && size < names.size()) {
     s = Status::Range("buffer too small");
@@ -251,9 +299,10 @@ void Filesystem::RemoveXattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   if (s.ok() && IsPolicyXattr(name)) s = CheckWritable(node.key);
   if (s.ok() && IsPolicyXattr(name)) s = CheckPolicyOwner(req, node.key);
   if (s.ok()) {
-    // Removing a policy means "no limit".
-    s = node.key.kind == NodeKind::kDataset && IsPolicyXattr(name)
-            ? WriteXattr(node.key, name, "0")
+    // Removing a policy restores its default.
+    const PolicyXattr* p = FindPolicyXattr(name);
+    s = node.key.kind == NodeKind::kDataset && p != nullptr
+            ? WriteXattr(node.key, name, std::to_string(p->removed))
             : MissingXattr(name);
   }
   if (!s.ok()) return Fail(req, "removexattr", node.key.Path() + " " + name, s);

@@ -141,6 +141,14 @@ Status ApplyMountOption(std::string_view option, MountOptions* out) {
     }
     return Status::OK();
   }
+  if (key == "gc_interval") {
+    ROWFS_RETURN_IF_ERROR(need_value());
+    ROWFS_RETURN_IF_ERROR(ParseSeconds(key, value, &out->gc_interval));
+    if (out->gc_interval < 0.01) {
+      return Status::InvalidArgument("-o gc_interval must be >= 0.01");
+    }
+    return Status::OK();
+  }
   if (key == "max_snapshots") {
     ROWFS_RETURN_IF_ERROR(need_value());
     uint64_t n = 0;
@@ -298,6 +306,8 @@ rowfs mount options (-o):
                          state, default a temporary directory); read-only
   catchup_interval=SEC   follower: seconds between catch-ups (default 1);
                          `getfattr -n user.rowfs.ctl.catchup MNT` now
+  gc_interval=SEC        seconds between garbage collections of a dataset's
+                         unreferenced content (default 600)
   max_snapshots=N        snapshots (mkdir MNT/@snapshot/NAME, by root or
                          the mount's owner) that may exist at once
                          (default 64)
@@ -306,7 +316,11 @@ RocksDB tuning (-o):
   block_cache=SIZE       shared LRU block cache (default 256M)
   bloom_bits=N           bloom filter bits per key, 0 disables (default 10)
   row_prefix_bloom=BOOL  prefix bloom on the row part of keys (default false)
-  write_buffer=SIZE      memtable size per dataset (default 64M)
+  write_buffer=SIZE      memtable size per dataset (default 16M)
+  memory=SIZE            all datasets' memtables together, and the WAL's
+                         bound (default RAM/32, 64M..1G)
+  dirty_max=SIZE         bytes written to open files not yet stored, all
+                         files together (default 64M)
   max_open_files=N       table files kept open, -1 = all (default: half the
                          open-file limit, which rowfs raises to the hard one)
   compression=ALGO       none|snappy|lz4|zstd|zlib (default lz4)

@@ -23,6 +23,9 @@ struct MountOptions {
   StoreOptions store;
   // Follower mode (store.mode == kSecondary): seconds between catch-ups.
   double catchup_interval = 1.0;
+  // Seconds between garbage collections of one dataset's content (run only
+  // where versions were removed since).
+  double gc_interval = 600.0;
   // `-o` options for libfuse and the kernel (allow_other, ro, max_read=...).
   std::vector<std::string> fuse_options;
 };

@@ -11,7 +11,8 @@ namespace {
 
 class PolicyFilter : public rocksdb::CompactionFilter {
  public:
-  PolicyFilter(Policy policy, uint64_t now_ms) : filter_(policy, now_ms) {}
+  PolicyFilter(Policy policy, uint64_t now_ms, PolicyCell* cell)
+      : filter_(policy, now_ms), cell_(cell) {}
 
   bool Filter(int /*level*/, const rocksdb::Slice& key,
               const rocksdb::Slice& value, std::string* /*new_value*/,
@@ -33,7 +34,9 @@ class PolicyFilter : public rocksdb::CompactionFilter {
       column_.assign(parsed.column);
       filter_.Reset();
     }
-    return filter_.Dead(parsed.ts, header);
+    if (!filter_.Dead(parsed.ts, header)) return false;
+    cell_->CountDropped();
+    return true;
   }
 
   const char* Name() const override { return "rowfs.PolicyFilter"; }
@@ -43,6 +46,7 @@ class PolicyFilter : public rocksdb::CompactionFilter {
   // keys in order; RocksDB's Filter is const, hence mutable.
   mutable EntryFilter filter_;
   mutable std::string row_, column_;
+  PolicyCell* const cell_;  // outlives the filter (the factory holds it)
 };
 
 }  // namespace
@@ -52,7 +56,8 @@ PolicyFilterFactory::CreateCompactionFilter(
     const rocksdb::CompactionFilter::Context& /*context*/) {
   if (!policy_->ready()) return nullptr;
   // Always: deleted columns' history expires whatever the policy.
-  return std::make_unique<PolicyFilter>(policy_->Load(), clock_->NowMs());
+  return std::make_unique<PolicyFilter>(policy_->Load(), clock_->NowMs(),
+                                        policy_.get());
 }
 
 }  // namespace rowfs

@@ -34,10 +34,14 @@ class PolicyCell {
   // compaction filter leaves everything alone: a format-1 value could
   // decode as a record that has expired.
   bool ready() const { return ready_.load(std::memory_order_acquire); }
+  // Entries compactions removed: their content may now be garbage.
+  void CountDropped() { dropped_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t TakeDropped() { return dropped_.exchange(0); }
   void set_ready(bool ready) { ready_.store(ready, std::memory_order_release); }
 
  private:
   std::atomic<bool> ready_{true};
+  std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> max_versions_{0};
   std::atomic<uint64_t> ttl_seconds_{0};
   std::atomic<uint64_t> keep_deleted_{kDefaultKeepDeletedSeconds};
@@ -52,8 +56,7 @@ class PolicyCell {
 // (garbage collection removes those no record refers to).
 class PolicyFilterFactory : public rocksdb::CompactionFilterFactory {
  public:
-  PolicyFilterFactory(std::shared_ptr<const PolicyCell> policy,
-                      const Clock* clock)
+  PolicyFilterFactory(std::shared_ptr<PolicyCell> policy, const Clock* clock)
       : policy_(std::move(policy)), clock_(clock) {}
 
   std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
@@ -61,7 +64,7 @@ class PolicyFilterFactory : public rocksdb::CompactionFilterFactory {
   const char* Name() const override { return "rowfs.PolicyFilterFactory"; }
 
  private:
-  std::shared_ptr<const PolicyCell> policy_;
+  std::shared_ptr<PolicyCell> policy_;
   const Clock* clock_;
 };
 

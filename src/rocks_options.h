@@ -45,6 +45,10 @@ uint64_t DefaultWriteBuffer(const std::string& path);
 // open-file limit (read when the store opens).
 int DefaultMaxOpenFiles();
 
+// The memtable budget of all datasets unless configured: a 32nd of the
+// machine's memory, between 64 MiB and 1 GiB.
+uint64_t DefaultMemoryBudget();
+
 // Builds the DBOptions and the template for every dataset's column-family
 // options (the caller adds the per-dataset compaction filter factory). When
 // options.options_file is set, it is loaded first; `file_cfs` then receives

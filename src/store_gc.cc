@@ -101,7 +101,9 @@ Status Store::CollectGarbage(std::string_view dataset) {
     mark = impl_->NewSnapshot();
     ds->content.PinnedLocked(&pinned, &next);
   }
-  const uint64_t removed_before = ds->removed_records.exchange(0);
+  const uint64_t removed_before =
+      ds->removed_records.exchange(0) + ds->policy->TakeDropped();
+  ds->last_gc_ms.store(impl_->Now(), std::memory_order_relaxed);
   LiveChunks live;
   uint64_t records = 0;
   // Snapshot views (and the mark itself) still show their records.
@@ -142,6 +144,26 @@ Status Store::CollectGarbage(std::string_view dataset) {
   if (removed != 0 || removed_before != 0) {
     spdlog::info("dataset {}: {} chunks collected, {} kept, {} records",
                  dataset, removed, kept, records);
+  }
+  return Status::OK();
+}
+
+Status Store::CollectDueGarbage(uint64_t min_interval_ms) {
+  if (impl_->read_only()) return Status::OK();
+  std::vector<DatasetPtr> all;
+  ROWFS_RETURN_IF_ERROR(impl_->FindAll("", &all));
+  const uint64_t now = impl_->Now();
+  for (const DatasetPtr& ds : all) {
+    const uint64_t last = ds->last_gc_ms.load(std::memory_order_relaxed);
+    if (now - last < min_interval_ms) continue;
+    // The hint is kept if collection fails (a write error): next time.
+    if (ds->removed_records.load(std::memory_order_relaxed) == 0) {
+      const uint64_t dropped = ds->policy->TakeDropped();
+      if (dropped == 0) continue;
+      ds->removed_records.fetch_add(dropped, std::memory_order_relaxed);
+    }
+    Status s = CollectGarbage(ds->name);
+    if (!s.ok() && !s.IsNotFound()) return s;  // NotFound: dropped meanwhile
   }
   return Status::OK();
 }

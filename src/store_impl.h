@@ -100,6 +100,7 @@ struct Dataset {
   // Version records removed since the last garbage collection (a hint of
   // how much content may have become garbage).
   std::atomic<uint64_t> removed_records{0};
+  std::atomic<uint64_t> last_gc_ms{0};
 };
 using DatasetPtr = std::shared_ptr<Dataset>;
 using DatasetRecordMap = std::map<std::string, std::string, std::less<>>;

@@ -7,9 +7,11 @@
 #include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/options_util.h>
+#include <rocksdb/write_buffer_manager.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -144,6 +146,16 @@ Status SetStoreOption(StoreOptions* o, std::string_view key,
     ROWFS_RETURN_IF_ERROR(ParseByteSize(value, &v));
     if (v < 64 * 1024) return Status::InvalidArgument("write_buffer < 64K");
     o->write_buffer_bytes = v;
+  } else if (key == "memory") {
+    uint64_t v = 0;
+    ROWFS_RETURN_IF_ERROR(ParseByteSize(value, &v));
+    if (v < kMiB) return Status::InvalidArgument("memory < 1M");
+    o->memory_bytes = v;
+  } else if (key == "dirty_max") {
+    uint64_t v = 0;
+    ROWFS_RETURN_IF_ERROR(ParseByteSize(value, &v));
+    if (v < kMiB) return Status::InvalidArgument("dirty_max < 1M");
+    o->max_dirty_bytes = v;
   } else if (key == "bloom_bits") {
     int64_t v = 0;
     ROWFS_RETURN_IF_ERROR(ParseInt(value, &v));
@@ -183,13 +195,23 @@ const rocksdb::SliceTransform* RowPrefixTransform() {
 }
 
 uint64_t DefaultWriteBuffer(const std::string& path) {
-  // 64 MiB, but at most an eighth of the filesystem: a memtable must fit on
+  // 16 MiB, but at most an eighth of the filesystem: a memtable must fit on
   // it to be flushed, and RocksDB recovers from a full disk only once that
-  // much is free again.
+  // much is free again. (Large files pass through memtables as chunks: a
+  // bigger one would only hold more of them in memory before the flush.)
   struct statvfs sv;
-  if (statvfs(path.c_str(), &sv) != 0) return 64 * kMiB;
+  if (statvfs(path.c_str(), &sv) != 0) return 16 * kMiB;
   const uint64_t total = static_cast<uint64_t>(sv.f_blocks) * sv.f_frsize;
-  return std::clamp<uint64_t>(total / 8, kMiB, 64 * kMiB);
+  return std::clamp<uint64_t>(total / 8, kMiB, 16 * kMiB);
+}
+
+uint64_t DefaultMemoryBudget() {
+  // A 32nd of the machine's memory, between 64 MiB and 1 GiB.
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return 256 * kMiB;
+  const uint64_t ram = static_cast<uint64_t>(pages) * page;
+  return std::clamp<uint64_t>(ram / 32, 64 * kMiB, 1024 * kMiB);
 }
 
 int DefaultMaxOpenFiles() {
@@ -314,6 +336,14 @@ Status BuildRocksOptions(
   db->create_if_missing = o.create_if_missing;
   // Running out of descriptors must not stop writes for good.
   db->env = TransientErrorEnv();
+  // One memory budget for every dataset's memtables, however many there
+  // are (each family's write buffer alone would let 500 datasets hold
+  // 500 x 16 MiB); and a WAL kept to that size, so a restart replays little
+  // (past it RocksDB flushes the families holding the oldest log).
+  const uint64_t memory = o.memory_bytes.value_or(DefaultMemoryBudget());
+  db->write_buffer_manager =
+      std::make_shared<rocksdb::WriteBufferManager>(memory);
+  db->max_total_wal_size = memory;
   db->info_log = std::make_shared<SpdlogLogger>(/*quiet=*/true);
   db->create_missing_column_families = false;
   if (o.max_open_files)

@@ -466,6 +466,10 @@ class Store {
   // of writers and readers still at work. Crash-safe: it removes nothing a
   // record refers to, and what one pass leaves the next one removes.
   Status CollectGarbage(std::string_view dataset);
+  // Collects garbage in every dataset where versions were removed (deleted,
+  // expired or dropped by compactions) and which was not collected in the
+  // last `min_interval_ms`. For a background thread.
+  Status CollectDueGarbage(uint64_t min_interval_ms);
   // Checks that every chunk a record refers to exists (none dangling) and
   // counts the chunks no record refers to (garbage until collected).
   Status CheckContent(std::string_view dataset, ContentReport* report) const;

@@ -30,9 +30,12 @@ struct StoreOptions {
   std::optional<uint64_t> block_cache_bytes;   // default 256 MiB, shared
   std::optional<int> bloom_bits_per_key;       // default 10; 0 = no filter
   std::optional<bool> row_prefix_bloom;        // default false; see README
-  std::optional<uint64_t> write_buffer_bytes;  // default 64 MiB per dataset
-  std::optional<int> max_open_files;           // default -1 (unlimited)
-  std::optional<std::string> compression;      // none|snappy|lz4|zstd|zlib
+  std::optional<uint64_t> write_buffer_bytes;  // default 16 MiB per dataset
+  // All datasets' memtables together (RocksDB WriteBufferManager), and the
+  // WAL's bound; default a 32nd of the machine's memory, 64 MiB to 1 GiB.
+  std::optional<uint64_t> memory_bytes;
+  std::optional<int> max_open_files;       // default -1 (unlimited)
+  std::optional<std::string> compression;  // none|snappy|lz4|zstd|zlib
   // Values of at least this many bytes go to RocksDB blob files (integrated
   // BlobDB) instead of SST blocks; 0 keeps every value in SST files.
   // Default 0 (measured: no gain for large files, see README); with an
@@ -59,8 +62,8 @@ struct StoreOptions {
 
 // Sets one tuning option from "key" and a textual value, the form used by
 // the daemon's `-o key=value`. Keys: block_cache, bloom_bits,
-// row_prefix_bloom, write_buffer, max_open_files, compression, blob_min,
-// options_file.
+// row_prefix_bloom, write_buffer, memory, dirty_max, max_open_files,
+// compression, blob_min, options_file.
 // Sizes accept K/M/G suffixes (powers of 1024).
 // Returns NotFound for an unknown key (so callers can try other option
 // sets), InvalidArgument for a bad value.
