@@ -135,8 +135,11 @@ class Filesystem {
   // Attributes of an entry, from an open file when it has unstored changes.
   Status StatKey(const NodeKey& key, const std::shared_ptr<OpenFile>& open,
                  struct stat* st) const;
+  // `ctime_ms` 0: the mtime (a version's is when it or its time last
+  // changed: tar -g and find -cnewer look at it).
   void FillStat(const NodeKey& key, const Attrs& attrs, uint64_t size,
-                uint64_t mtime_ms, struct stat* st) const;
+                uint64_t mtime_ms, struct stat* st,
+                uint64_t ctime_ms = 0) const;
   Attrs DirDefaults() const;
   Attrs FileDefaults() const;
   // A new entry's owner and mode: the request's uid and gid, or the group

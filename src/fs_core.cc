@@ -241,7 +241,8 @@ Status Filesystem::CheckVersionAccess(fuse_req_t req,
 }
 
 void Filesystem::FillStat(const NodeKey& key, const Attrs& attrs, uint64_t size,
-                          uint64_t mtime_ms, struct stat* st) const {
+                          uint64_t mtime_ms, struct stat* st,
+                          uint64_t ctime_ms) const {
   std::memset(st, 0, sizeof(*st));
   st->st_ino = StableInodeNumber(key);
   st->st_mode = (IsDir(key.kind) ? S_IFDIR : S_IFREG) | (attrs.mode & 07777);
@@ -250,7 +251,8 @@ void Filesystem::FillStat(const NodeKey& key, const Attrs& attrs, uint64_t size,
   st->st_size = static_cast<off_t>(size);
   st->st_blksize = 4096;
   st->st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
-  st->st_atim = st->st_mtim = st->st_ctim = MsToTimespec(mtime_ms);
+  st->st_atim = st->st_mtim = MsToTimespec(mtime_ms);
+  st->st_ctim = MsToTimespec(ctime_ms != 0 ? ctime_ms : mtime_ms);
   switch (key.kind) {
     case NodeKind::kRoot:
       st->st_nlink = 2 + store_->ListDatasets().size();
@@ -349,7 +351,7 @@ Status Filesystem::StatKey(const NodeKey& key,
   }
   ROWFS_RETURN_IF_ERROR(s);
   FillStat(key, info.attrs.value_or(FileDefaults()), info.versions[0].size,
-           info.versions[0].mtime_ms, st);
+           info.versions[0].mtime_ms, st, info.versions[0].ctime_ms);
   return Status::OK();
 }
 

@@ -71,7 +71,7 @@ Status Filesystem::FillDir(DirHandle* h, const NodeInfo& dir) {
               ? NodeKey::Column(k.dataset, k.row, c.name, k.view)
               : NodeKey::Version(k.dataset, k.row, c.name, v.ts, k.view);
       DirEntry e{key.Name(), key, {}};
-      FillStat(key, a, v.size, v.mtime_ms, &e.st);
+      FillStat(key, a, v.size, v.mtime_ms, &e.st, v.ctime_ms);
       h->entries.push_back(std::move(e));
     }
   }

@@ -30,6 +30,9 @@ constexpr std::string_view kStatsXattr = "user.rowfs.stats";
 constexpr std::string_view kFlushXattr = "user.rowfs.ctl.flush";
 constexpr std::string_view kCompactXattr = "user.rowfs.ctl.compact";
 constexpr std::string_view kGcXattr = "user.rowfs.ctl.gc";
+// On a dataset: a check of its content (hidden, read by name; it reads
+// every record and chunk key).
+constexpr std::string_view kContentXattr = "user.rowfs.content";
 constexpr std::string_view kLogLevelXattr = "user.rowfs.ctl.log_level";
 constexpr std::string_view kBackupXattr = "user.rowfs.ctl.backup";
 constexpr std::string_view kCheckpointXattr = "user.rowfs.ctl.checkpoint";
@@ -101,6 +104,16 @@ Status Filesystem::ReadXattr(const NodeKey& key, std::string_view name,
     }
     value->append("nodes=" + std::to_string(inodes_.size()) + "\n");
     value->append("views=" + std::to_string(views) + "\n");
+    return Status::OK();
+  }
+  if (name == kContentXattr && key.kind == NodeKind::kDataset) {
+    ContentReport r;
+    ROWFS_RETURN_IF_ERROR(store_->CheckContent(key.dataset, &r));
+    *value = "records=" + std::to_string(r.records) +
+             "\nchunks=" + std::to_string(r.chunks) +
+             "\nchunk_bytes=" + std::to_string(r.chunk_bytes) +
+             "\ndangling=" + std::to_string(r.dangling) +
+             "\nunreferenced=" + std::to_string(r.unreferenced) + "\n";
     return Status::OK();
   }
   if (name == kStatsXattr && key.kind == NodeKind::kDataset) {

@@ -259,6 +259,7 @@ Status Store::SetVersionTime(std::string_view dataset, std::string_view row,
     // nothing to record but the time itself.
     if (entry.record.mtime_ms == 0) return Status::OK();
     entry.record.mtime_ms = 0;
+    entry.record.ctime_ms = now;
     wb.Put(ds.cf, CellKey(row, column, ts), EncodeRecord(entry.record));
     return impl_->Commit(&wb, {}, "set time", changes);
   }
@@ -277,6 +278,7 @@ Status Store::SetVersionTime(std::string_view dataset, std::string_view row,
   if (keeps_place && name != ts) {
     // Renamed to the time: restores reproduce `col@ts` names exactly.
     entry.record.mtime_ms = name == to ? 0 : to;
+    entry.record.ctime_ms = now == name ? 0 : now;
     wb.Delete(ds.cf, CellKey(row, column, ts));
     wb.Put(ds.cf, CellKey(row, column, name), EncodeRecord(entry.record));
     changes[0].ts = name;
@@ -286,6 +288,7 @@ Status Store::SetVersionTime(std::string_view dataset, std::string_view row,
   // Elsewhere in history: the version keeps its place (the content last
   // written stays the latest), and shows the time.
   entry.record.mtime_ms = to == 0 ? 1 : to;
+  entry.record.ctime_ms = now;
   wb.Put(ds.cf, CellKey(row, column, ts), EncodeRecord(entry.record));
   return impl_->Commit(&wb, {}, "set time", changes);
 }

@@ -269,6 +269,7 @@ Status Store::MoveColumn(const CellRef& src, const CellRef& dst,
         impl_->StageRevive(dds, dst.row, dst.column, new_ts, &wb, &unused));
   }
   record.mtime_ms = shown == new_ts ? 0 : shown;
+  record.ctime_ms = 0;  // a new version: changed at its own time
   ROWFS_RETURN_IF_ERROR(put(dds, dst.row, dst.column, new_ts, record, sds));
   // A rename gives the target the source's owner and mode, as rename(2)
   // keeps a file's attributes.

@@ -10,7 +10,8 @@ namespace rowfs {
 namespace {
 
 VersionInfo InfoOf(const ColumnEntry& e) {
-  return {e.ts, e.record.size, e.record.ShownMtime(e.ts)};
+  return {e.ts, e.record.size, e.record.ShownMtime(e.ts),
+          e.record.ShownCtime(e.ts)};
 }
 
 // The column as `view` sees it: its attrs and its visible versions in

@@ -9,6 +9,7 @@ namespace {
 
 constexpr uint8_t kHasMtime = 1;
 constexpr uint8_t kHasExpiry = 2;
+constexpr uint8_t kHasCtime = 4;
 
 Status Bad(std::string_view why) {
   return Status::Corruption("version record: " + std::string(why));
@@ -20,15 +21,20 @@ Status DecodeCommon(std::string_view* in, VersionRecord* r) {
   const auto flags = static_cast<uint8_t>((*in)[1]);
   in->remove_prefix(2);
   if (kind < 1 || kind > 3) return Bad("unknown kind");
-  if ((flags & ~(kHasMtime | kHasExpiry)) != 0) return Bad("unknown flags");
+  if ((flags & ~(kHasMtime | kHasExpiry | kHasCtime)) != 0) {
+    return Bad("unknown flags");
+  }
   r->kind = static_cast<RecordKind>(kind);
-  r->mtime_ms = r->expires_ms = 0;
+  r->mtime_ms = r->expires_ms = r->ctime_ms = 0;
   if (!GetVarint64(in, &r->size)) return Bad("size");
   if ((flags & kHasMtime) != 0 && !GetVarint64(in, &r->mtime_ms)) {
     return Bad("mtime");
   }
   if ((flags & kHasExpiry) != 0 && !GetVarint64(in, &r->expires_ms)) {
     return Bad("expiry");
+  }
+  if ((flags & kHasCtime) != 0 && !GetVarint64(in, &r->ctime_ms)) {
+    return Bad("ctime");
   }
   return Status::OK();
 }
@@ -41,11 +47,13 @@ std::string EncodeRecord(const VersionRecord& r) {
   uint8_t flags = 0;
   if (r.mtime_ms != 0) flags |= kHasMtime;
   if (r.expires_ms != 0) flags |= kHasExpiry;
+  if (r.ctime_ms != 0) flags |= kHasCtime;
   out.push_back(static_cast<char>(r.kind));
   out.push_back(static_cast<char>(flags));
   PutVarint64(&out, r.size);
   if (r.mtime_ms != 0) PutVarint64(&out, r.mtime_ms);
   if (r.expires_ms != 0) PutVarint64(&out, r.expires_ms);
+  if (r.ctime_ms != 0) PutVarint64(&out, r.ctime_ms);
   switch (r.kind) {
     case RecordKind::kInline:
       out.append(r.data);

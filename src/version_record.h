@@ -18,6 +18,9 @@
 //   varint  size           bytes of the version's content
 //   varint  mtime_ms       (flag 0) the time it shows; else its timestamp
 //   varint  expires_ms     (flag 1) removed from then on (deleted columns)
+//   varint  ctime_ms       (flag 2) when its time was last set; else its
+//                          timestamp (tar -g and find -cnewer see changes
+//                          that carry an older mtime by it)
 //   inline:  the content's bytes, `size` of them
 //   chunked: u8 shift, varint run count, then per run:
 //            varint first chunk (delta from the previous run's end),
@@ -52,6 +55,7 @@ struct VersionRecord {
   uint64_t size = 0;
   uint64_t mtime_ms = 0;       // 0: the version's own timestamp
   uint64_t expires_ms = 0;     // 0: never
+  uint64_t ctime_ms = 0;       // 0: the version's own timestamp
   std::string data;            // kInline: the content
   uint8_t chunk_shift = 0;     // kChunked: chunk size is 1 << chunk_shift
   std::vector<ChunkRun> runs;  // kChunked: sorted, disjoint
@@ -61,6 +65,9 @@ struct VersionRecord {
   // The mtime to show for the version stored at `ts`.
   uint64_t ShownMtime(uint64_t ts) const {
     return mtime_ms != 0 ? mtime_ms : ts;
+  }
+  uint64_t ShownCtime(uint64_t ts) const {
+    return ctime_ms != 0 ? ctime_ms : ts;
   }
   bool operator==(const VersionRecord&) const = default;
 };

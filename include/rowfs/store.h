@@ -104,6 +104,7 @@ struct VersionInfo {
   uint64_t ts = 0;
   uint64_t size = 0;
   uint64_t mtime_ms = 0;  // the time it shows (its ts unless set otherwise)
+  uint64_t ctime_ms = 0;  // when it or its time last changed
 };
 
 struct ColumnInfo {
