@@ -356,8 +356,8 @@ TEST_F(HistoryRestoreTest, TarListedIncrementalRestoreIsExact) {
 // FAILS on rowfs as of this commit: stat reports ctime = mtime (the time
 // shown, fs_core.cc FillStat), so level 1 holds neither the cp -p'd
 // content nor the new time, and the restore shows the level-0 content of
-// ds/r/col and the old time of ds2/r1/c. See the report of the history
-// acceptance matrix.
+// ds/r/col and ds2/r1/c's time before the touch. See the report of the
+// history acceptance matrix.
 TEST_F(HistoryRestoreTest, TarListedIncrementalCarriesChangesWithOlderTimes) {
   Populate();
   ASSERT_FALSE(HasFatalFailure());
@@ -392,11 +392,13 @@ TEST_F(HistoryRestoreTest, TarListedIncrementalCarriesChangesWithOlderTimes) {
   EXPECT_TRUE(copy->Stop());
 }
 
-// cpio: a full archive, then what changed since (find -cnewer, the change
-// time, which also catches a file that got a new name or time), both
-// extracted with -idmu into a fresh mount. The changes get whole seconds
-// a little ahead of the clock, so that the cpio archive can carry them and
-// -cnewer sees them.
+// cpio: a full archive, then what changed since, found as a backup script
+// should find it (find -cnewer: the change time, which on POSIX
+// filesystems also shows renamed files and new times), both extracted with
+// -idmu into a fresh mount. cpio keeps whole seconds: the source has whole
+// seconds only, and its changes get whole seconds a little ahead of the
+// clock, which -cnewer sees even though rowfs reports ctime = mtime (see
+// TarListedIncrementalCarriesChangesWithOlderTimes).
 TEST_F(HistoryRestoreTest, CpioIncrementalRestoreIsExact) {
   PopulateWholeSeconds();
   ASSERT_FALSE(HasFatalFailure());
@@ -479,7 +481,7 @@ TEST_F(HistoryRestoreTest, BorgExtractOfOneFileOverALiveMountKeepsHistory) {
 // FAILS on rowfs as of this commit: restic (0.14, Debian 12) restores a
 // file of several blobs in several sessions (open O_CREAT|O_TRUNC,
 // fallocate, pwrite, close; then open O_WRONLY, pwrite, close for each
-// further pack) and every close with changes is a version, so ds/r/huge
+// further blob) and every close with changes is a version, so ds/r/huge
 // (16 MiB, several blobs) comes back with partial versions
 // huge@<restore time> listed in its history. See the report of the acceptance
 // matrix.
