@@ -10,6 +10,8 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcxxopts-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   attr rsync tar coreutils sed psmisc procps util-linux
+  # Tools the history acceptance tests run on mounts (history_tools_test).
+  cpio unzip zip nano vim borgbackup restic
 )
 
 missing=()
