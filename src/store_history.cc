@@ -179,6 +179,24 @@ Status Store::SetVersionTime(std::string_view dataset, std::string_view row,
   if ((from && *from > kMaxTimestamp) || to > kMaxTimestamp) {
     return Status::InvalidArgument("timestamp out of range");
   }
+  std::optional<uint64_t> restored;
+  ROWFS_RETURN_IF_ERROR(
+      SetVersionTimeOnce(dataset, row, column, from, to, ts_out, &restored));
+  // A deleted column re-created with its last content and another time: it
+  // was restored as it was, and that version now gets the time.
+  if (restored) {
+    ROWFS_RETURN_IF_ERROR(SetVersionTimeOnce(dataset, row, column, *restored,
+                                             to, ts_out, &restored));
+  }
+  return Status::OK();
+}
+
+Status Store::SetVersionTimeOnce(std::string_view dataset, std::string_view row,
+                                 std::string_view column,
+                                 std::optional<uint64_t> from, uint64_t to,
+                                 uint64_t* ts_out,
+                                 std::optional<uint64_t>* restored) {
+  restored->reset();
   Locked l(&impl_->locks);
   ROWFS_RETURN_IF_ERROR(
       impl_->Prepare("set time", {{dataset, row, column}}, &l));
@@ -231,16 +249,23 @@ Status Store::SetVersionTime(std::string_view dataset, std::string_view row,
   // A restore of what the column held (tar -x over an existing file, with
   // or without unlinking it first; extracting an archive twice): this
   // version is a copy of the one before it, markers aside, with that one's
-  // time. It goes, with the markers, and the column is as it was.
+  // time. It goes, with the markers, and the column is as it was. After a
+  // deletion (markers between), a copy of the same bytes with another time
+  // is that restore too, followed by a change of time (an incremental
+  // archive's newer time of an unchanged file).
   if (!newer && older_version) {
     const ColumnEntry& before = state.entries[*older_version];
     const uint64_t before_mtime = before.record.ShownMtime(before.ts);
+    const bool same_time =
+        to == before_mtime || IsPrecisionLoss(before_mtime, to);
+    const bool deleted_between = older != older_version;
     bool same = false;
-    if (to == before_mtime || IsPrecisionLoss(before_mtime, to)) {
+    if (same_time || deleted_between) {
       ROWFS_RETURN_IF_ERROR(
           impl_->SameContent(ds, entry.record, before.record, &same));
     }
     if (same) {
+      if (!same_time) *restored = before.ts;
       // Revive first: the deletes below must win over its rewrites.
       uint64_t unused = 0;
       ROWFS_RETURN_IF_ERROR(

@@ -505,6 +505,13 @@ class Store {
   struct Impl;
 
  private:
+  // One step of SetVersionTime; *restored is set when it restored a
+  // deleted column's last version, which then needs the time.
+  Status SetVersionTimeOnce(std::string_view dataset, std::string_view row,
+                            std::string_view column,
+                            std::optional<uint64_t> from, uint64_t to,
+                            uint64_t* ts_out,
+                            std::optional<uint64_t>* restored);
   explicit Store(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
