@@ -35,9 +35,10 @@ class ChunkIO {
   // record referred to a chunk that is not there.
   virtual Status ReadChunk(uint64_t content, uint32_t index,
                            std::string* out) = 0;
-  // Stores chunks of `content` (not synced; a later synced write or the
-  // commit's batch makes them durable). REQUIRES: `content` came from
-  // NewContent() of this ChunkIO and its record is not committed.
+  // Stores chunks of `content`, not durably: the commit of the record that
+  // refers to them must first make them durable (FlushChunks).
+  // REQUIRES: `content` came from NewContent() of this ChunkIO and its
+  // record is not committed.
   virtual Status WriteChunks(uint64_t content,
                              const std::vector<ChunkWrite>& chunks) = 0;
   // A fresh content id, pinned (see Pin) until Unpin.

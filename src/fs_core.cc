@@ -415,6 +415,10 @@ void Filesystem::Init(fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   // No writeback cache: every write reaches the daemon before close returns.
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // Large files stream through in 1 MiB requests instead of 128 KiB ones
+  // (the kernel caps it at its own maximum): an eighth of the round trips.
+  conn->max_write = 1 << 20;
+  conn->max_readahead = std::max<unsigned>(conn->max_readahead, 1 << 20);
 }
 
 void Filesystem::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {

@@ -316,7 +316,7 @@ RocksDB tuning (-o):
   block_cache=SIZE       shared LRU block cache (default 256M)
   bloom_bits=N           bloom filter bits per key, 0 disables (default 10)
   row_prefix_bloom=BOOL  prefix bloom on the row part of keys (default false)
-  write_buffer=SIZE      memtable size per dataset (default 16M)
+  write_buffer=SIZE      memtable size per dataset (default 8M)
   memory=SIZE            all datasets' memtables together, and the WAL's
                          bound (default RAM/32, 64M..1G)
   dirty_max=SIZE         bytes written to open files not yet stored, all

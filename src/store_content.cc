@@ -107,6 +107,13 @@ Status Store::CommitWriter(FileWriter* writer, std::string_view dataset,
   uint64_t content = 0;
   std::vector<ChunkWrite> chunks;
   ROWFS_RETURN_IF_ERROR(w->writer()->Finish(&record, &content, &chunks));
+  if (w->writer()->stored_chunks()) {
+    // Chunks stored while the file was written skipped the WAL: they are
+    // made durable (flushed to a synced table file) before any record
+    // refers to them.
+    ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(
+        ds.db->Flush(rocksdb::FlushOptions(), ds.cf), "storing chunks"));
+  }
   uint64_t ts = options.ts;
   if (ts == kServerTimestamp) {
     ROWFS_RETURN_IF_ERROR(impl_->NextTimestamp(ds, row, column, {}, &ts));

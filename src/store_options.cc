@@ -195,14 +195,14 @@ const rocksdb::SliceTransform* RowPrefixTransform() {
 }
 
 uint64_t DefaultWriteBuffer(const std::string& path) {
-  // 16 MiB, but at most an eighth of the filesystem: a memtable must fit on
+  // 8 MiB, but at most an eighth of the filesystem: a memtable must fit on
   // it to be flushed, and RocksDB recovers from a full disk only once that
   // much is free again. (Large files pass through memtables as chunks: a
   // bigger one would only hold more of them in memory before the flush.)
   struct statvfs sv;
-  if (statvfs(path.c_str(), &sv) != 0) return 16 * kMiB;
+  if (statvfs(path.c_str(), &sv) != 0) return 8 * kMiB;
   const uint64_t total = static_cast<uint64_t>(sv.f_blocks) * sv.f_frsize;
-  return std::clamp<uint64_t>(total / 8, kMiB, 16 * kMiB);
+  return std::clamp<uint64_t>(total / 8, kMiB, 8 * kMiB);
 }
 
 uint64_t DefaultMemoryBudget() {
@@ -338,7 +338,7 @@ Status BuildRocksOptions(
   db->env = TransientErrorEnv();
   // One memory budget for every dataset's memtables, however many there
   // are (each family's write buffer alone would let 500 datasets hold
-  // 500 x 16 MiB); and a WAL kept to that size, so a restart replays little
+  // 500 x 8 MiB); and a WAL kept to that size, so a restart replays little
   // (past it RocksDB flushes the families holding the oldest log).
   const uint64_t memory = o.memory_bytes.value_or(DefaultMemoryBudget());
   db->write_buffer_manager =

@@ -30,7 +30,7 @@ struct StoreOptions {
   std::optional<uint64_t> block_cache_bytes;   // default 256 MiB, shared
   std::optional<int> bloom_bits_per_key;       // default 10; 0 = no filter
   std::optional<bool> row_prefix_bloom;        // default false; see README
-  std::optional<uint64_t> write_buffer_bytes;  // default 16 MiB per dataset
+  std::optional<uint64_t> write_buffer_bytes;  // default 8 MiB per dataset
   // All datasets' memtables together (RocksDB WriteBufferManager), and the
   // WAL's bound; default a 32nd of the machine's memory, 64 MiB to 1 GiB.
   std::optional<uint64_t> memory_bytes;
