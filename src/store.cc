@@ -26,6 +26,7 @@
 #include "rocks_options.h"
 #include "rowfs/key_codec.h"
 #include "rowfs/names.h"
+#include "wal_check.h"
 
 namespace rowfs {
 namespace {
@@ -1026,6 +1027,7 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
   std::vector<std::shared_ptr<PolicyCell>> policies;
   impl->DescribeFamilies(names, &descriptors, &policies);
 
+  ROWFS_RETURN_IF_ERROR(CheckWalBeforeOpen(options, path, &db_options));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status s;
   switch (options.mode) {

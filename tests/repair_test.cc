@@ -1,0 +1,206 @@
+// Damaged databases: a damaged write-ahead log is reported (or refused with
+// -o wal_recovery=strict), `rowfs check` names damaged files, `rowfs
+// repair` rebuilds a database that lost its CURRENT file, and a compaction
+// meeting a damaged table file does not stop writes.
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <random>
+
+#include "mount_fixture.h"
+#include "reliability_util.h"
+
+namespace rowfs {
+namespace {
+
+namespace fs = std::filesystem;
+using reliability::CountLinesWith;
+
+std::string Pseudo(uint64_t seed, size_t len) {
+  std::mt19937_64 rng(seed);
+  std::string out;
+  out.reserve(len + 8);
+  while (out.size() < len) {
+    const uint64_t r = rng();
+    out.append(reinterpret_cast<const char*>(&r), sizeof(r));
+  }
+  out.resize(len);
+  return out;
+}
+
+std::string Errno(int err) {
+  return err == 0 ? "success" : std::string(strerror(err));
+}
+
+// The largest file of DB_DIR whose name ends in `ext`.
+std::string Largest(const std::string& dir, const std::string& ext) {
+  std::string best;
+  uintmax_t size = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ext && e.file_size() >= size) {
+      size = e.file_size();
+      best = e.path().string();
+    }
+  }
+  return best;
+}
+
+// Inverts `n` bytes of `path` at `at`.
+void Invert(const std::string& path, off_t at, size_t n) {
+  const int fd = open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0) << path;
+  std::string bytes(n, '\0');
+  ASSERT_EQ(pread(fd, bytes.data(), n, at), static_cast<ssize_t>(n));
+  for (char& b : bytes) b = static_cast<char>(~b);
+  ASSERT_EQ(pwrite(fd, bytes.data(), n, at), static_cast<ssize_t>(n));
+  close(fd);
+}
+
+class RepairTest : public MountTest {
+ protected:
+  // Runs `rowfs ARGS` in the test's directory. A rowfs without these
+  // commands would take "check DB_DIR" for "mount ./check at DB_DIR":
+  // such a mount is detached here, so that a failing test leaves none.
+  CommandResult Rowfs(const std::string& args) {
+    CommandResult r = RunShell("cd " + ShellQuote(dir_.path()) + " && " +
+                               ShellQuote(ROWFS_BINARY) + " " + args);
+    if (IsMounted(db_)) {
+      umount2(db_.c_str(), MNT_DETACH);
+      ADD_FAILURE() << "`rowfs " << args << "` mounted something at " << db_;
+    }
+    return r;
+  }
+
+  // open + write + fsync + close: stored in a synced WAL write.
+  int WriteSynced(const std::string& rel, const std::string& content) {
+    const int fd = open(P(rel).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return errno;
+    int err = reliability::WriteAllFd(fd, content);
+    if (err == 0 && fsync(fd) != 0) err = errno;
+    if (close(fd) != 0 && err == 0) err = errno;
+    return err;
+  }
+
+  // Writes 24 incompressible 64 KiB columns to ds/r, flushes them into one
+  // table file and stops the daemon; returns that file, damaged in its
+  // middle (a data block).
+  std::string DamagedTableFile(std::map<std::string, std::string>* content) {
+    EXPECT_EQ(mkdir(P("ds").c_str(), 0755), 0);
+    EXPECT_EQ(mkdir(P("ds/r").c_str(), 0755), 0);
+    for (int i = 0; i < 24; ++i) {
+      const std::string rel = "ds/r/c" + std::to_string(i);
+      (*content)[rel] = Pseudo(1000 + i, 64 * 1024);
+      EXPECT_EQ(WriteFile(rel, (*content)[rel]), 0);
+    }
+    EXPECT_EQ(setxattr(mnt_.c_str(), "user.rowfs.ctl.flush", "1", 1, 0), 0)
+        << Errno(errno);
+    EXPECT_TRUE(daemon_->Stop());
+    const std::string sst = Largest(db_, ".sst");
+    EXPECT_GT(fs::file_size(sst), 24u * 64 * 1024) << "no SST holds the values";
+    Invert(sst, static_cast<off_t>(fs::file_size(sst) / 2), 64);
+    return sst;
+  }
+
+  // Starts a daemon with `args` and returns its log lines written since.
+  ::testing::AssertionResult StartDaemon(std::vector<std::string> args,
+                                         std::string* log) {
+    daemon_ = std::make_unique<Daemon>(db_, mnt_, std::move(args));
+    const size_t start = daemon_->Log().size();
+    ::testing::AssertionResult r = daemon_->Start();
+    *log = daemon_->Log().substr(start);
+    return r;
+  }
+};
+// ------------------------------------------------------------ damaged WAL
+
+enum class WalDamageKind { kBitFlip, kTruncation };
+
+class WalDamageTest : public RepairTest,
+                      public ::testing::WithParamInterface<WalDamageKind> {};
+
+TEST_P(WalDamageTest, IsReportedAndRefusedWhenStrict) {
+  ASSERT_EQ(mkdir(P("ds").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(P("ds/r").c_str(), 0755), 0);
+  constexpr int kFiles = 40;
+  for (int i = 0; i < kFiles; ++i) {
+    ASSERT_EQ(WriteSynced("ds/r/c" + std::to_string(i), Pseudo(i, 3000)), 0);
+  }
+  // Every write is in the WAL only: no flush happened.
+  daemon_->Kill9();
+  ASSERT_TRUE(Largest(db_, ".sst").empty()) << "a table file was written";
+  const std::string wal = Largest(db_, ".log");
+  ASSERT_FALSE(wal.empty());
+  const uintmax_t size = fs::file_size(wal);
+  ASSERT_GT(size, kFiles * 3000u);
+  if (GetParam() == WalDamageKind::kBitFlip) {
+    Invert(wal, static_cast<off_t>(size / 2), 1);
+  } else {
+    ASSERT_EQ(truncate(wal.c_str(), static_cast<off_t>(size * 6 / 10)), 0);
+  }
+  const uintmax_t damaged_size = fs::file_size(wal);
+  const std::string name = fs::path(wal).filename().string();
+
+  // Strict: refused with one line naming the log; nothing changes.
+  std::string log;
+  const ::testing::AssertionResult strict =
+      StartDaemon({"-o", "wal_recovery=strict"}, &log);
+  EXPECT_FALSE(strict) << "mounted a database with a damaged WAL";
+  EXPECT_NE(std::string(strict.message()).find("exited with 1"),
+            std::string::npos)
+      << strict.message();
+  EXPECT_EQ(CountLinesWith(log, {"rowfs: ", name, "wal_recovery=strict"}), 1)
+      << log;
+  EXPECT_FALSE(IsMounted(mnt_));
+  ASSERT_TRUE(fs::exists(wal)) << "the strict start removed the log";
+  EXPECT_EQ(fs::file_size(wal), damaged_size);
+
+  // Default: point-in-time recovery mounts, and says what it dropped.
+  ASSERT_TRUE(StartDaemon({}, &log));
+  EXPECT_GE(CountLinesWith(log, {"[warning]", name, "offset", "bytes"}), 1)
+      << "no warning names the damaged log:\n"
+      << log;
+  int present = 0, missing = 0;
+  for (int i = 0; i < kFiles; ++i) {
+    std::string got;
+    const int err = ReadWhole(P("ds/r/c" + std::to_string(i)), &got);
+    if (err == 0) {
+      ++present;
+      EXPECT_TRUE(got == Pseudo(i, 3000)) << "c" << i << ": garbage";
+    } else {
+      ++missing;
+      EXPECT_EQ(err, ENOENT) << "c" << i << ": " << Errno(err);
+    }
+  }
+  std::printf("[ wal      ] %d of %d synced files recovered\n", present,
+              kFiles);
+  EXPECT_GT(present, 0);
+  EXPECT_GT(missing, 0) << "the damage dropped nothing?";
+  // The damaged log is kept where recovery's deletion cannot reach it.
+  int kept = 0;
+  for (const auto& e : fs::directory_iterator(db_ + "/lost")) {
+    if (e.path().filename().string().starts_with(name)) ++kept;
+  }
+  EXPECT_EQ(kept, 1);
+  // The database works on.
+  ASSERT_EQ(WriteFile("ds/r/after", "after\n"), 0);
+  EXPECT_EQ(ReadFile("ds/r/after"), "after\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(Wal, WalDamageTest,
+                         ::testing::Values(WalDamageKind::kBitFlip,
+                                           WalDamageKind::kTruncation),
+                         [](const ::testing::TestParamInfo<WalDamageKind>& p) {
+                           return p.param == WalDamageKind::kBitFlip
+                                      ? std::string("BitFlip")
+                                      : std::string("Truncation");
+                         });
+
+}  // namespace
+}  // namespace rowfs
