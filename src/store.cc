@@ -19,6 +19,7 @@
 #include <system_error>
 
 #include "coding.h"
+#include "corruption_guard.h"
 #include "latest_bound.h"
 #include "lock_table.h"
 #include "policy_filter.h"
@@ -556,6 +557,8 @@ struct Store::Impl {
   rocksdb::ColumnFamilyOptions cf_template;
   std::shared_ptr<IteratorPools> iterator_pools =
       std::make_shared<IteratorPools>();
+  std::shared_ptr<CompactionCorruptionGuard> corruption_guard =
+      std::make_shared<CompactionCorruptionGuard>();
   mutable std::shared_mutex datasets_mu;
   std::map<std::string, DatasetPtr, std::less<>> datasets;
   LockTable locks;
@@ -576,6 +579,7 @@ struct Store::Impl {
   std::mutex catch_up_mu;  // one catch-up at a time
 
   ~Impl() {
+    corruption_guard->Stop();  // it reaches datasets
     datasets.clear();
     if (follower_instance != nullptr) return;  // closes with its last user
     if (db == nullptr) return;
@@ -997,6 +1001,7 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
   ROWFS_RETURN_IF_ERROR(BuildRocksOptions(options, path, &db_options,
                                           &impl->cf_template, &file_cfs));
   db_options.listeners.push_back(impl->iterator_pools);
+  db_options.listeners.push_back(impl->corruption_guard);
 
   std::vector<std::string> names;
   rocksdb::Status ls =
@@ -1077,6 +1082,17 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
     }
     ROWFS_RETURN_IF_ERROR(impl->DatasetRecords(&impl->follower_records));
   }
+  impl->corruption_guard->SetFamilyResolver(
+      [i = impl.get()](const std::string& name, const auto& fn) {
+        if (name == rocksdb::kDefaultColumnFamilyName) {
+          fn(i->db, i->meta_cf);
+          return true;
+        }
+        DatasetPtr ds;
+        if (!i->Find(name, &ds).ok()) return false;
+        fn(ds->db, ds->cf);
+        return true;
+      });
   if (auto* logger = dynamic_cast<SpdlogLogger*>(db_options.info_log.get())) {
     logger->SetQuiet(false);  // open: from now on RocksDB's errors are news
   }

@@ -201,6 +201,50 @@ INSTANTIATE_TEST_SUITE_P(Wal, WalDamageTest,
                                       ? std::string("BitFlip")
                                       : std::string("Truncation");
                          });
+// ------------------------------------------------------------ compaction
+
+TEST_F(RepairTest, CompactionMeetingADamagedTableKeepsWritesGoing) {
+  std::map<std::string, std::string> content;
+  const std::string sst = DamagedTableFile(&content);
+  const std::string name = fs::path(sst).filename().string();
+  std::string log;
+  ASSERT_TRUE(StartDaemon({}, &log));
+  ASSERT_EQ(mkdir(P("other").c_str(), 0755), 0);
+
+  // Full compaction of every dataset: the one of ds meets the damage.
+  const int rc = setxattr(mnt_.c_str(), "user.rowfs.ctl.compact", "*", 1, 0);
+  std::printf("[ compact  ] full compaction: %s\n",
+              Errno(rc == 0 ? 0 : errno).c_str());
+
+  // Writes go on, in every dataset, the damaged one included.
+  EXPECT_EQ(mkdir(P("other/r").c_str(), 0755), 0);
+  EXPECT_EQ(WriteFile("other/r/c", "after the damage\n"), 0);
+  EXPECT_EQ(ReadFile("other/r/c"), "after the damage\n");
+  EXPECT_EQ(mkdir(P("new").c_str(), 0755), 0);
+  EXPECT_EQ(mkdir(P("ds/r2").c_str(), 0755), 0);
+  EXPECT_EQ(WriteFile("ds/r2/c", "still writable\n"), 0);
+  EXPECT_EQ(ReadFile("ds/r2/c"), "still writable\n");
+  // Reads go on: the damaged block answers EIO, never garbage.
+  int readable = 0;
+  for (const auto& [rel, want] : content) {
+    std::string got;
+    const int err = ReadWhole(P(rel), &got);
+    if (err == 0) {
+      ++readable;
+      EXPECT_TRUE(got == want) << rel << ": garbage";
+    } else {
+      EXPECT_EQ(err, EIO) << rel << ": " << Errno(err);
+    }
+  }
+  EXPECT_GT(readable, 0);
+  // The log names the file.
+  const std::string all = daemon_->Log();
+  EXPECT_GE(CountLinesWith(all, {"[error]", name, "compaction"}), 1) << all;
+  // Still writable after a remount.
+  Remount();
+  EXPECT_EQ(WriteFile("other/r/c2", "after a remount\n"), 0);
+  EXPECT_EQ(ReadFile("other/r/c"), "after the damage\n");
+}
 
 }  // namespace
 }  // namespace rowfs
