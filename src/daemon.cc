@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "backup_cli.h"
+#include "check_cli.h"
 #include "filesystem.h"
 #include "fs_counters.h"
 #include "logging.h"
@@ -370,6 +371,10 @@ int RunDaemon(int argc, char** argv) {
   if (argc > 1 && (std::strcmp(argv[1], "backup") == 0 ||
                    std::strcmp(argv[1], "checkpoint") == 0)) {
     return RunBackupTool(argc - 1, argv + 1);
+  }
+  if (argc > 1 && (std::strcmp(argv[1], "check") == 0 ||
+                   std::strcmp(argv[1], "repair") == 0)) {
+    return RunCheckTool(argc - 1, argv + 1);
   }
   MountOptions options;
   std::string text;

@@ -118,6 +118,7 @@ class RepairTest : public MountTest {
     return r;
   }
 };
+
 // ------------------------------------------------------------ damaged WAL
 
 enum class WalDamageKind { kBitFlip, kTruncation };
@@ -201,6 +202,178 @@ INSTANTIATE_TEST_SUITE_P(Wal, WalDamageTest,
                                       ? std::string("BitFlip")
                                       : std::string("Truncation");
                          });
+
+// ------------------------------------------------------------ rowfs check
+
+TEST_F(RepairTest, CheckPassesACleanDatabase) {
+  ASSERT_EQ(mkdir(P("ds").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(P("ds/r").c_str(), 0755), 0);
+  ASSERT_EQ(WriteFile("ds/r/flushed", "in a table file\n"), 0);
+  ASSERT_EQ(setxattr(mnt_.c_str(), "user.rowfs.ctl.flush", "1", 1, 0), 0);
+  ASSERT_EQ(WriteFile("ds/r/logged", "in the WAL\n"), 0);
+  ASSERT_TRUE(daemon_->Stop());
+  const CommandResult r = Rowfs("check " + ShellQuote(db_));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(CountLinesWith(r.output, {db_, "clean"}), 1) << r.output;
+}
+
+TEST_F(RepairTest, CheckNamesADamagedTableFile) {
+  std::map<std::string, std::string> content;
+  const std::string sst = DamagedTableFile(&content);
+  const std::string name = fs::path(sst).filename().string();
+  const CommandResult r = Rowfs("check " + ShellQuote(db_));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(CountLinesWith(r.output, {name + ": ", "checksum"}), 1) << r.output;
+}
+
+TEST_F(RepairTest, CheckAndRepairRefuseADatabaseInUse) {
+  ASSERT_EQ(mkdir(P("ds").c_str(), 0755), 0);
+  for (const char* tool : {"check", "repair"}) {
+    const CommandResult r = Rowfs(std::string(tool) + " " + ShellQuote(db_));
+    EXPECT_EQ(r.status, 1) << tool << ": " << r.output;
+    EXPECT_EQ(CountLinesWith(r.output, {"unmount", mnt_}), 1)
+        << tool << ": " << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1)
+        << tool << ": " << r.output;
+  }
+  for (const auto& e : fs::directory_iterator(dir_.path())) {
+    EXPECT_EQ(e.path().filename().string().find(".damaged-"), std::string::npos)
+        << "repair of a database in use saved " << e.path();
+  }
+  // The mount was not disturbed.
+  EXPECT_TRUE(IsMounted(mnt_));
+  EXPECT_EQ(mkdir(P("ds/r").c_str(), 0755), 0);
+  EXPECT_EQ(WriteFile("ds/r/c", "x"), 0);
+}
+
+TEST_F(RepairTest, CheckAndRepairUsage) {
+  ASSERT_TRUE(daemon_->Stop());
+  EXPECT_EQ(Rowfs("check").status, 2);
+  EXPECT_EQ(Rowfs("repair").status, 2);
+  EXPECT_EQ(Rowfs("check " + ShellQuote(db_) + " extra").status, 2);
+  const CommandResult help = Rowfs("check --help");
+  EXPECT_EQ(help.status, 0);
+  EXPECT_EQ(CountLinesWith(help.output, {"rowfs repair DB_DIR"}), 1)
+      << help.output;
+  const CommandResult missing = Rowfs("check " + ShellQuote(dir_.Sub("none")));
+  EXPECT_EQ(missing.status, 1) << missing.output;
+}
+
+// ------------------------------------------------------------ rowfs repair
+
+TEST_F(RepairTest, RepairRestoresADatabaseThatLostCurrent) {
+  ASSERT_EQ(mkdir(P("ds").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(P("ds/r").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(P("empty").c_str(), 0755), 0);  // a dataset without rows
+  std::map<std::string, std::string> content;
+  for (int i = 0; i < 10; ++i) {
+    content["ds/r/flushed" + std::to_string(i)] = Pseudo(i, 5000);
+  }
+  for (const auto& [rel, data] : content) ASSERT_EQ(WriteFile(rel, data), 0);
+  ASSERT_EQ(WriteFile("ds/r/hist", "v1\n"), 0);
+  ASSERT_EQ(setxattr(mnt_.c_str(), "user.rowfs.ctl.flush", "1", 1, 0), 0);
+  // These stay in the WAL only, in a dataset without a table file too.
+  ASSERT_EQ(mkdir(P("walonly").c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(P("walonly/r").c_str(), 0755), 0);
+  content["walonly/r/c"] = "only in the WAL\n";
+  ASSERT_EQ(WriteFile("walonly/r/c", content["walonly/r/c"]), 0);
+  for (int i = 0; i < 10; ++i) {
+    const std::string rel = "ds/r/logged" + std::to_string(i);
+    content[rel] = Pseudo(100 + i, 5000);
+    ASSERT_EQ(WriteFile(rel, content[rel]), 0);
+  }
+  ASSERT_EQ(WriteFile("ds/r/hist", "v2\n"), 0);
+  ASSERT_TRUE(daemon_->Stop());
+
+  ASSERT_EQ(unlink((db_ + "/CURRENT").c_str()), 0);
+  std::string log;
+  EXPECT_FALSE(StartDaemon({}, &log));
+  EXPECT_EQ(CountLinesWith(log, {"rowfs repair"}), 1) << log;
+
+  const CommandResult r = Rowfs("repair " + ShellQuote(db_));
+  ASSERT_EQ(r.status, 0) << r.output;
+  // The damaged state is saved, privately.
+  std::string copy;
+  for (const auto& e : fs::directory_iterator(dir_.path())) {
+    if (e.path().filename().string().starts_with("db.damaged-")) {
+      EXPECT_TRUE(copy.empty()) << "two copies";
+      copy = e.path().string();
+    }
+  }
+  ASSERT_FALSE(copy.empty()) << r.output;
+  EXPECT_GE(CountLinesWith(r.output, {copy}), 1) << r.output;
+  struct stat st;
+  ASSERT_EQ(stat(copy.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  int files = 0;
+  bool has_log = false, has_manifest = false;
+  for (const auto& e : fs::recursive_directory_iterator(copy)) {
+    if (!e.is_regular_file()) continue;
+    ++files;
+    ASSERT_EQ(stat(e.path().c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 077, 0u) << e.path();
+    const std::string n = e.path().filename().string();
+    has_log = has_log || n.ends_with(".log");
+    has_manifest = has_manifest || n.starts_with("MANIFEST-");
+  }
+  EXPECT_GE(files, 4);
+  EXPECT_TRUE(has_log && has_manifest) << "the copy misses the log or the "
+                                          "MANIFEST";
+  EXPECT_FALSE(fs::exists(copy + "/CURRENT")) << "the copy is not as it was";
+
+  // Everything is back, the empty dataset too.
+  ASSERT_TRUE(StartDaemon({}, &log)) << r.output;
+  for (const auto& [rel, data] : content) {
+    EXPECT_TRUE(ReadFile(rel) == data) << rel << " lost or changed";
+  }
+  EXPECT_EQ(List(""), (std::vector<std::string>{"ds", "empty", "walonly"}));
+  EXPECT_EQ(ReadFile("ds/r/hist"), "v2\n");
+  // A new version goes on top of the history, never over a version.
+  ASSERT_EQ(WriteFile("ds/r/hist", "v3\n"), 0);
+  EXPECT_EQ(ReadFile("ds/r/hist"), "v3\n");
+  int versions = 0;
+  for (const std::string& n : List("ds/r")) {
+    if (n.starts_with("hist@")) {
+      ++versions;
+      const std::string v = ReadFile("ds/r/" + n);
+      EXPECT_TRUE(v == "v1\n" || v == "v2\n") << n << ": " << v;
+    }
+  }
+  EXPECT_EQ(versions, 2);
+  const CommandResult check = Rowfs("check " + ShellQuote(db_));
+  EXPECT_EQ(check.status, 1) << "check of a mounted database: " << check.output;
+}
+
+TEST_F(RepairTest, RepairKeepsTheReadablePartOfADamagedTable) {
+  std::map<std::string, std::string> content;
+  const std::string sst = DamagedTableFile(&content);
+  const CommandResult r = Rowfs("repair " + ShellQuote(db_));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_GE(CountLinesWith(r.output, {fs::path(sst).filename(), "kept"}), 1)
+      << r.output;
+  const CommandResult check = Rowfs("check " + ShellQuote(db_));
+  EXPECT_EQ(check.status, 0) << check.output;
+
+  std::string log;
+  ASSERT_TRUE(StartDaemon({}, &log)) << r.output;
+  // RocksDB's repairer alone drops the whole table file: every column.
+  int kept = 0;
+  for (const auto& [rel, want] : content) {
+    std::string got;
+    const int err = ReadWhole(P(rel), &got);
+    if (err == 0) {
+      ++kept;
+      EXPECT_TRUE(got == want) << rel << ": garbage";
+    } else {
+      EXPECT_EQ(err, ENOENT) << rel << ": " << Errno(err);
+    }
+  }
+  std::printf("[ repair   ] %d of %zu columns kept\n", kept, content.size());
+  EXPECT_GE(kept, static_cast<int>(content.size()) - 3) << r.output;
+  EXPECT_EQ(WriteFile("ds/r/c0", "new\n"), 0);
+  EXPECT_EQ(ReadFile("ds/r/c0"), "new\n");
+}
+
 // ------------------------------------------------------------ compaction
 
 TEST_F(RepairTest, CompactionMeetingADamagedTableKeepsWritesGoing) {
