@@ -68,6 +68,15 @@ int Check(const std::string& db) {
 
 }  // namespace
 
+std::string RepairHint(const Status& open_error, const std::string& db_path) {
+  if (open_error.code() != Status::Code::kCorruption ||
+      open_error.message().find("rowfs repair") != std::string::npos) {
+    return "";
+  }
+  return "; `rowfs check " + db_path + "` tells what is damaged, `rowfs " +
+         "repair " + db_path + "` rebuilds the database from what reads";
+}
+
 int RunCheckTool(int argc, char** argv) {
   const std::string tool = argv[0];
   const std::vector<std::string> args(argv + 1, argv + argc);

@@ -5,12 +5,19 @@
 
 #include <string>
 
+#include "rowfs/status.h"
+
 namespace rowfs {
 
 // argv[0] is "check" or "repair". Returns the exit status: check 0 clean,
 // 1 damaged (or in use, or unreadable); repair 0 repaired, 1 failed or in
 // use; both 2 on bad usage.
 int RunCheckTool(int argc, char** argv);
+
+// What to add to a Corruption that keeps `db_path` from opening: how to
+// find out what is damaged and repair it ("" for other errors, or when the
+// message says so already).
+std::string RepairHint(const Status& open_error, const std::string& db_path);
 
 // The repair of `db_path` (absolute, a directory, not in use); in
 // repair_cli.cc. Returns the exit status.

@@ -265,7 +265,7 @@ int Serve(const MountOptions& options, int ready_fd) {
   std::unique_ptr<Store> store;
   s = Store::Open(o.store, o.db_path, &store);
   if (!s.ok()) {
-    report.Fail(s.message());
+    report.Fail(s.message() + RepairHint(s, o.db_path));
     return 1;
   }
   Attrs root;

@@ -202,9 +202,10 @@ Status InspectDatabase(const std::string& db_path,
       damaged->push_back(
           {Basename(t.path), s.ToString() + " (" + t.where + ")"});
       ++table_damage;
-    } else {
-      bytes += std::filesystem::file_size(t.path, ec);
     }
+    std::error_code size_ec;
+    const uintmax_t size = std::filesystem::file_size(t.path, size_ec);
+    if (!size_ec) bytes += size;
   }
 
   // Blob files (-o blob_min): RocksDB verifies them with the whole
@@ -230,11 +231,13 @@ Status InspectDatabase(const std::string& db_path,
   if (!ws.ok()) damaged->push_back({"WAL", ws.message()});
   for (const WalDamage& d : wal) {
     std::string reason =
-        d.whole_file ? "unreadable for point-in-time recovery: " + d.reason
+        d.whole_file ? "dropped whole by point-in-time recovery: " + d.reason
                      : d.reason + " at offset " + std::to_string(d.offset) +
                            " of " + std::to_string(d.offset + d.bytes);
     reason += " (" + std::to_string(d.bytes) + " bytes dropped by recovery, " +
-              std::to_string(d.intact_records) + " intact writes among them)";
+              std::to_string(d.intact_records) +
+              (d.intact_records == 1 ? " intact write" : " intact writes") +
+              " among them)";
     damaged->push_back({Basename(d.file), reason});
   }
   size_t logs = 0;
@@ -243,10 +246,9 @@ Status InspectDatabase(const std::string& db_path,
     if (e.path().extension() == ".log") ++logs;
   }
   if (summary != nullptr) {
-    *summary = std::to_string(tables.size()) + " table files (" +
-               HumanBytes(bytes) + " sound), " + std::to_string(blobs) +
-               " blob files and " + std::to_string(logs) +
-               " write-ahead logs verified";
+    *summary = "verified " + std::to_string(tables.size()) + " table files (" +
+               HumanBytes(bytes) + "), " + std::to_string(blobs) +
+               " blob files and " + std::to_string(logs) + " write-ahead logs";
   }
   return Status::OK();
 }

@@ -24,6 +24,7 @@
 // links), since all of this rewrites the directory.
 #include <fcntl.h>
 #include <rocksdb/db.h>
+#include <rocksdb/sst_file_reader.h>
 #include <rocksdb/write_batch.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,10 +61,30 @@ int Fail(const Status& s) {
   return 1;
 }
 
+// Prints RocksDB's lines, each run of lines alike but for their numbers
+// (one per 32 KiB block of a damaged log) as its first and a count.
 void PrintRocksLog(const std::shared_ptr<CapturedLog>& log, const char* stage) {
+  std::string shape, first;
+  size_t alike = 0;
+  auto flush = [&] {
+    if (alike == 0) return;
+    std::printf("  rocksdb (%s): %s", stage, first.c_str());
+    if (alike > 1) std::printf(" (and %zu more like it)", alike - 1);
+    std::printf("\n");
+  };
   for (const std::string& line : log->Take()) {
-    std::printf("  rocksdb (%s): %s\n", stage, line.c_str());
+    std::string s = line;
+    std::erase_if(s, [](char c) { return c >= '0' && c <= '9'; });
+    if (alike > 0 && s == shape) {
+      ++alike;
+      continue;
+    }
+    flush();
+    shape = std::move(s);
+    first = line;
+    alike = 1;
   }
+  flush();
 }
 
 // Makes `db_path`.damaged-<time> (0700) holding a hard link to every file
@@ -153,14 +174,16 @@ Status WriteCurrent(const std::string& db_path, const std::string& manifest) {
 }
 
 // The families the MANIFEST names; when CURRENT is missing or names no
-// readable MANIFEST, CURRENT is pointed at the newest one that reads.
-// Leaves `names` empty when no MANIFEST reads.
+// readable MANIFEST, CURRENT is pointed at the newest one that reads (and
+// *guessed is set). Leaves `names` empty when no MANIFEST reads.
 void KnownFamilies(const std::string& db_path,
                    const rocksdb::DBOptions& options,
-                   std::vector<std::string>* names) {
+                   std::vector<std::string>* names, bool* guessed) {
   names->clear();
+  *guessed = false;
   rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, db_path, names);
   if (s.ok()) return;
+  *guessed = true;
   std::printf("CURRENT does not name a readable MANIFEST (%s)\n",
               s.ToString().c_str());
   for (const std::string& manifest : Manifests(db_path)) {
@@ -217,15 +240,20 @@ rocksdb::Status OpenAll(const rocksdb::DBOptions& options,
   return s;
 }
 
-// Why opening the database read-write could delete or overwrite a table
-// file, or "" when it cannot: an open deletes every table file its
-// MANIFEST does not list, and numbers new files from that MANIFEST, so a
-// stale one (a guess, after CURRENT was lost) could take table files away
-// or reuse their numbers. Read-only opens change nothing.
-std::string ManifestMismatch(const std::string& db_path,
+// Why opening the database read-write could lose a table file, or "" when
+// it cannot. An open deletes every table file its MANIFEST does not list
+// and numbers new files from it: harmless with the database's own MANIFEST
+// (what it does not list is what a crash left, an unfinished flush or
+// compaction, also moved to lost/ here into `strays`, so that no new file
+// reuses their names), but a stale MANIFEST, guessed after CURRENT was
+// lost, would take newer table files away. So with a guessed MANIFEST an
+// unlisted table file that reads blocks the open. Read-only opens change
+// nothing.
+std::string FirstPassBlocker(const std::string& db_path,
                              rocksdb::DBOptions options,
                              const rocksdb::ColumnFamilyOptions& cf,
-                             const std::vector<std::string>& names) {
+                             const std::vector<std::string>& names,
+                             bool guessed, std::vector<std::string>* strays) {
   options.paranoid_checks = false;
   const auto descriptors = Describe(names, cf);
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -244,11 +272,18 @@ std::string ManifestMismatch(const std::string& db_path,
   for (const auto& e : fs::directory_iterator(db_path, ec)) {
     if (e.path().extension() == ".sst") present.insert(e.path().filename());
   }
-  for (const std::string& name : present) {
-    if (listed.count(name) == 0) return "the MANIFEST does not list " + name;
-  }
   for (const std::string& name : listed) {
     if (present.count(name) == 0) return "the MANIFEST lists missing " + name;
+  }
+  for (const std::string& name : present) {
+    if (listed.count(name) != 0) continue;
+    if (guessed && rocksdb::SstFileReader(rocksdb::Options(options, cf))
+                       .Open(db_path + "/" + name)
+                       .ok()) {
+      return "the MANIFEST CURRENT now names may be stale: it does not list " +
+             name + ", which reads";
+    }
+    strays->push_back(name);
   }
   return "";
 }
@@ -256,18 +291,31 @@ std::string ManifestMismatch(const std::string& db_path,
 // Replays the logs into table files, skipping unreadable records as the
 // repairer would, so that every family with logged writes has a table file
 // the repairer can learn it from. Only where the MANIFEST matches the
-// directory (ManifestMismatch).
+// directory (FirstPassBlocker).
 void FirstPass(const std::string& db_path, rocksdb::DBOptions options,
                const rocksdb::ColumnFamilyOptions& cf,
-               const std::vector<std::string>& names,
-               const std::set<std::string>& damaged_tables) {
-  const std::string mismatch = ManifestMismatch(db_path, options, cf, names);
-  if (!mismatch.empty()) {
+               const std::vector<std::string>& names, bool guessed,
+               const std::set<std::string>& damaged_tables,
+               const std::shared_ptr<CapturedLog>& log) {
+  std::vector<std::string> strays;
+  const std::string blocker =
+      FirstPassBlocker(db_path, options, cf, names, guessed, &strays);
+  log->Take();  // the read-only open's replay: the open below tells again
+  if (!blocker.empty()) {
     std::printf(
         "first pass skipped (%s): the writes still only in the logs of "
         "datasets without a table file may be lost\n",
-        mismatch.c_str());
+        blocker.c_str());
     return;
+  }
+  for (const std::string& name : strays) {
+    std::error_code ec;
+    fs::create_directories(db_path + "/lost", ec);
+    fs::rename(db_path + "/" + name, db_path + "/lost/" + name, ec);
+    std::printf(
+        "moved %s to %s/lost/: the MANIFEST does not list it (a crash left "
+        "it)\n",
+        name.c_str(), db_path.c_str());
   }
   options.paranoid_checks = false;
   options.wal_recovery_mode =
@@ -461,12 +509,15 @@ int RunRepair(const std::string& db_path) {
   s = OfflineOptions(db_path, log, &options, &cf);
   if (!s.ok()) return Fail(s);
   std::vector<std::string> names;
-  KnownFamilies(db_path, options, &names);
+  bool guessed = false;
+  KnownFamilies(db_path, options, &names, &guessed);
   std::set<std::string> damaged_tables;
   for (const DamagedFile& d : damaged) {
     if (d.name.ends_with(".sst")) damaged_tables.insert(d.name);
   }
-  if (!names.empty()) FirstPass(db_path, options, cf, names, damaged_tables);
+  if (!names.empty()) {
+    FirstPass(db_path, options, cf, names, guessed, damaged_tables, log);
+  }
   PrintRocksLog(log, "first pass");
 
   const std::set<std::string> lost_before = LostFiles(db_path);

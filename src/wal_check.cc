@@ -375,15 +375,16 @@ void KeepDamagedLogs(const std::string& db_path,
 }  // namespace
 
 std::string WalDamage::Describe() const {
+  const std::string n = std::to_string(intact_records);
+  const char* s = intact_records == 1 ? "" : "s";
   if (whole_file) {
     return "WAL " + file + ": dropped whole (" + std::to_string(bytes) +
-           " bytes, " + std::to_string(intact_records) + " writes): " + reason;
+           " bytes, " + n + " write" + s + "): " + reason;
   }
   return "WAL " + file + ": " + reason + " at offset " +
          std::to_string(offset) +
          "; recovery drops the log from there: " + std::to_string(bytes) +
-         " bytes, with " + std::to_string(intact_records) +
-         " intact writes after the damage";
+         " bytes, with " + n + " intact write" + s + " after the damage";
 }
 
 Status FindWalDamage(const std::string& wal_dir,
