@@ -419,5 +419,50 @@ TEST_F(RepairTest, CompactionMeetingADamagedTableKeepsWritesGoing) {
   EXPECT_EQ(ReadFile("other/r/c"), "after the damage\n");
 }
 
+// Automatic compactions: RocksDB retries a failed one every second; the
+// damaged dataset's automatic compactions are switched off instead.
+TEST_F(RepairTest, FailingAutomaticCompactionsAreNotRetried) {
+  std::map<std::string, std::string> content;
+  const std::string sst = DamagedTableFile(&content);  // at level 0
+  std::string log;
+  // Small memtables: each column below is a flush, and four level-0 files
+  // start a compaction of all of them, the damaged one included (the
+  // columns sort inside its key range, so no file is just moved down).
+  ASSERT_TRUE(StartDaemon({"-o", "write_buffer=64K"}, &log));
+  auto retries = [&] {
+    return CountLinesWith(daemon_->Log(),
+                          {"Waiting after background compaction error"});
+  };
+  const int before = retries();
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(WriteFile("ds/r/c1x" + std::to_string(i), Pseudo(i, 64 * 1024)),
+              0)
+        << "writes stopped";
+  }
+  bool off = false;
+  for (int i = 0; i < 200 && !off; ++i) {
+    off = CountLinesWith(daemon_->Log(),
+                         {"dataset ds", "automatic compactions are off"}) == 1;
+    if (!off) usleep(100 * 1000);
+  }
+  ASSERT_TRUE(off) << daemon_->Log();
+  const int failed = retries() - before;
+  EXPECT_GE(failed, 1);
+  // More level-0 files; nothing retries.
+  for (int i = 8; i < 16; ++i) {
+    EXPECT_EQ(WriteFile("ds/r/c1x" + std::to_string(i), Pseudo(i, 64 * 1024)),
+              0);
+  }
+  sleep(4);
+  EXPECT_LE(retries() - before, failed + 1)
+      << "the failing compaction is retried:\n"
+      << daemon_->Log();
+  EXPECT_EQ(CountLinesWith(daemon_->Log(), {"[error]", fs::path(sst).filename(),
+                                            "a compaction failed"}),
+            1)
+      << "logged more than once in 10 minutes";
+  EXPECT_EQ(ReadFile("ds/r/c1x15"), Pseudo(15, 64 * 1024));
+}
+
 }  // namespace
 }  // namespace rowfs
