@@ -70,8 +70,17 @@ std::string Basename(const std::string& path) {
 
 Status RefuseIfInUse(const std::string& db_path) {
   pid_t pid = 0;
-  if (!DatabaseLockHolder(db_path, &pid)) return Status::OK();
+  const bool locked = DatabaseLockHolder(db_path, &pid);
   const std::string mountpoint = RowfsMountOf(db_path);
+  if (!locked && !mountpoint.empty()) {
+    // Read-only and follower mounts hold no LOCK, yet read the files a
+    // repair rewrites.
+    return Status::Busy(db_path + " is mounted at " + mountpoint +
+                        " (read-only or as a follower): unmount it first "
+                        "(fusermount3 -u " +
+                        mountpoint + ")");
+  }
+  if (!locked) return Status::OK();
   if (!mountpoint.empty()) {
     return Status::Busy(db_path + " is in use by the rowfs mounted at " +
                         mountpoint + " (process " + std::to_string(pid) +

@@ -18,7 +18,8 @@
 namespace rowfs {
 
 // Busy, with a one-line message naming the process (and the rowfs mount)
-// and telling to unmount first, when another process holds DB_DIR's LOCK.
+// and telling to unmount first, when another process holds DB_DIR's LOCK
+// or a rowfs mount (read-only and followers included) serves it.
 Status RefuseIfInUse(const std::string& db_path);
 
 // RocksDB's info log for offline tools: the lines at `min_level` and above,

@@ -244,6 +244,15 @@ TEST_F(RepairTest, CheckAndRepairRefuseADatabaseInUse) {
   EXPECT_TRUE(IsMounted(mnt_));
   EXPECT_EQ(mkdir(P("ds/r").c_str(), 0755), 0);
   EXPECT_EQ(WriteFile("ds/r/c", "x"), 0);
+
+  // A read-only mount holds no LOCK, yet reads what a repair rewrites.
+  ASSERT_TRUE(daemon_->Stop());
+  std::string log;
+  ASSERT_TRUE(StartDaemon({"-o", "ro"}, &log));
+  const CommandResult r = Rowfs("repair " + ShellQuote(db_));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(CountLinesWith(r.output, {"unmount", mnt_}), 1) << r.output;
+  EXPECT_EQ(ReadFile("ds/r/c"), "x");
 }
 
 TEST_F(RepairTest, CheckAndRepairUsage) {
