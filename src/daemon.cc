@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "backup_cli.h"
+#include "check_cli.h"
 #include "filesystem.h"
 #include "fs_counters.h"
 #include "logging.h"
@@ -268,7 +269,7 @@ int Serve(const MountOptions& options, int ready_fd) {
   std::unique_ptr<Store> store;
   s = Store::Open(o.store, o.db_path, &store);
   if (!s.ok()) {
-    report.Fail(s.message());
+    report.Fail(s.message() + RepairHint(s, o.db_path));
     return 1;
   }
   Attrs root;
@@ -384,6 +385,10 @@ int RunDaemon(int argc, char** argv) {
   if (argc > 1 && (std::strcmp(argv[1], "backup") == 0 ||
                    std::strcmp(argv[1], "checkpoint") == 0)) {
     return RunBackupTool(argc - 1, argv + 1);
+  }
+  if (argc > 1 && (std::strcmp(argv[1], "check") == 0 ||
+                   std::strcmp(argv[1], "repair") == 0)) {
+    return RunCheckTool(argc - 1, argv + 1);
   }
   MountOptions options;
   std::string text;

@@ -64,7 +64,9 @@ Status UpgradeFormat1(Store::Impl* impl) {
   if (!ps.ok() && !ps.IsNotFound()) {
     return Status::FromRocksDB(ps, "reading the upgrade's progress");
   }
-  if (ps.IsNotFound()) {
+  bool started = ps.ok();
+  for (const auto& [name, ds] : impl->datasets) started |= ds->format2;
+  if (!started) {
     std::string dir;
     ROWFS_RETURN_IF_ERROR(MakeCheckpoint(impl, &dir));
     spdlog::warn(
@@ -82,7 +84,7 @@ Status UpgradeFormat1(Store::Impl* impl) {
       sep == std::string::npos ? std::string() : progress.substr(sep + 1);
   uint64_t cells = 0;
   for (auto& [name, ds] : impl->datasets) {
-    if (!done_ds.empty() && name < done_ds) continue;
+    if (ds->format2) continue;  // converted (or made in format 2)
     const bool resume = name == done_ds;
     RangeIterator it(ds->db, ds->cf, std::string(kRowSpaceBegin),
                      std::string());
@@ -121,6 +123,16 @@ Status UpgradeFormat1(Store::Impl* impl) {
     ROWFS_RETURN_IF_ERROR(
         Status::FromRocksDB(it->status(), "upgrading " + name));
     ROWFS_RETURN_IF_ERROR(flush());
+    // Done with this family: it says so itself, atomically with forgetting
+    // where the conversion was.
+    rocksdb::WriteBatch done;
+    done.Put(ds->cf, ToSlice(kDatasetFormatKey),
+             std::to_string(Store::kFormat));
+    done.Delete(impl->meta_cf, ToSlice(kUpgradeProgressKey));
+    ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(
+        WriteToRocksDB(impl->db, rocksdb::WriteOptions(), &done),
+        "upgrading " + name));
+    ds->format2 = true;
   }
   rocksdb::WriteBatch wb;
   wb.Put(impl->meta_cf, ToSlice(kFormatRecordKey),

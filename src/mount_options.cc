@@ -311,6 +311,9 @@ rowfs mount options (-o):
   max_snapshots=N        snapshots (mkdir MNT/@snapshot/NAME, by root or
                          the mount's owner) that may exist at once
                          (default 64)
+  wal_recovery=MODE      a damaged write-ahead log: point_in_time replays
+                         it up to the damage, drops the rest and logs what
+                         it dropped (default); strict refuses to mount
 
 RocksDB tuning (-o):
   block_cache=SIZE       shared LRU block cache (default 256M)
@@ -334,7 +337,14 @@ enforces modes and owners). Ignored (fstab only): _netdev, nofail, auto,
 noauto, user, users, nouser, defaults, x-*. Any other -o (allow_other,
 noatime, max_read=N, ...) goes to libfuse and the kernel.
 
-Exit status: 0 mounted (or help), 1 start-up failure, 2 bad usage.
+Offline commands (the database unmounted):
+  rowfs check DB_DIR     verify every table file, blob file and write-ahead
+                         log; print each damaged file with the reason
+  rowfs repair DB_DIR    save the damaged state as DB_DIR.damaged-<time>,
+                         then rebuild the database from what can be read
+
+Exit status: 0 mounted (or help), 1 start-up failure, 2 bad usage; check
+and repair: 0 clean or repaired, 1 damaged, in use or failed, 2 bad usage.
 )";
 }
 

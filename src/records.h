@@ -38,6 +38,10 @@ inline constexpr std::string_view kRootRecordKey = "root";
 // The database's format (Store::kFormat as decimal text); absent in a
 // format-1 database.
 inline constexpr std::string_view kFormatRecordKey = "format";
+// In each dataset's own family (0x00 'f': no row key starts with 0x00):
+// the format its entries are in, so that a family is never misread whatever
+// happens to "default" (a repair that lost it, a restore). Absent: format 1.
+inline constexpr std::string_view kDatasetFormatKey = {"\0f", 2};
 // Where an interrupted format upgrade resumes (the last key converted).
 inline constexpr std::string_view kUpgradeProgressKey = "upgrade/progress";
 // The dataset's next unused content id block: 8 bytes BE. Ids below it may

@@ -36,6 +36,7 @@ Status Store::CreateDataset(std::string_view name, const Attrs& attrs) {
   wb.Put(impl_->meta_cf, DatasetRecordKey(name),
          EncodeDatasetRecord(attrs, Policy{}));
   wb.Put(impl_->meta_cf, FloorRecordKey(name), floor);
+  wb.Put(handle, ToSlice(kDatasetFormatKey), std::to_string(kFormat));
   return impl_->Commit(&wb, WriteOptions{.sync = true}, "create dataset");
 }
 

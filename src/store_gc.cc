@@ -148,6 +148,42 @@ Status Store::CollectGarbage(std::string_view dataset) {
   return Status::OK();
 }
 
+Status Store::DropDanglingVersions(std::string_view dataset,
+                                   uint64_t* dropped) {
+  ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("drop dangling versions"));
+  DatasetPtr ds;
+  ROWFS_RETURN_IF_ERROR(impl_->Find(dataset, &ds));
+  *dropped = 0;
+  RangeIterator it(ds->db, ds->cf, std::string(kRowSpaceBegin), std::string());
+  rocksdb::WriteBatch wb;
+  std::string chunk;
+  for (it->Seek(ToSlice(kRowSpaceBegin)); it->Valid(); it->Next()) {
+    ParsedKey k;
+    ROWFS_RETURN_IF_ERROR(ParseOwnKey(it->key(), &k));
+    if (k.kind != KeyKind::kCell) continue;
+    VersionRecord r;
+    ROWFS_RETURN_IF_ERROR(DecodeRecord(ToView(it->value()), &r));
+    bool missing = false;
+    for (const ChunkRun& run : r.runs) {
+      for (uint64_t i = run.first; i < run.first + run.count && !missing; ++i) {
+        const Status s = ds->content.ReadChunk(
+            run.content, static_cast<uint32_t>(i), &chunk);
+        if (s.code() == Status::Code::kCorruption) {
+          missing = true;
+        } else {
+          ROWFS_RETURN_IF_ERROR(s);
+        }
+      }
+    }
+    if (!missing) continue;
+    wb.Delete(ds->cf, it->key());
+    ++*dropped;
+  }
+  ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(it->status(), "checking records"));
+  if (wb.Count() == 0) return Status::OK();
+  return impl_->Commit(&wb, {}, "dropping dangling versions");
+}
+
 Status Store::CollectDueGarbage(uint64_t min_interval_ms) {
   if (impl_->read_only()) return Status::OK();
   std::vector<DatasetPtr> all;

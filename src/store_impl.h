@@ -30,6 +30,7 @@
 #include "chunk_io.h"
 #include "column_history.h"
 #include "content_space.h"
+#include "corruption_guard.h"
 #include "iterator_pool.h"
 #include "latest_bound.h"
 #include "lock_table.h"
@@ -101,6 +102,8 @@ struct Dataset {
   // how much content may have become garbage).
   std::atomic<uint64_t> removed_records{0};
   std::atomic<uint64_t> last_gc_ms{0};
+  // Whether its family carries kDatasetFormatKey (format 2); set at load.
+  bool format2 = true;
 };
 using DatasetPtr = std::shared_ptr<Dataset>;
 using DatasetRecordMap = std::map<std::string, std::string, std::less<>>;
@@ -190,6 +193,8 @@ struct Store::Impl {
   rocksdb::ColumnFamilyOptions cf_template;
   std::shared_ptr<IteratorPools> iterator_pools =
       std::make_shared<IteratorPools>();
+  std::shared_ptr<CompactionCorruptionGuard> corruption_guard =
+      std::make_shared<CompactionCorruptionGuard>();
   mutable std::shared_mutex datasets_mu;
   std::map<std::string, DatasetPtr, std::less<>> datasets;
   LockTable locks;

@@ -15,6 +15,7 @@
 #include "rocks_options.h"
 #include "rowfs/names.h"
 #include "store_impl.h"
+#include "wal_check.h"
 
 namespace rowfs {
 
@@ -44,6 +45,7 @@ FollowerInstance::~FollowerInstance() {
 }
 
 Store::Impl::~Impl() {
+  corruption_guard->Stop();  // it reaches datasets
   if (db != nullptr && follower_instance == nullptr &&
       options.mode == StoreOptions::Mode::kReadWrite) {
     // A clean close leaves nothing to replay: the next start reads table
@@ -143,6 +145,17 @@ Status Store::Impl::LoadDataset(const std::string& name, rocksdb::DB* instance,
   auto ds = std::make_shared<Dataset>(name, instance, handle, policy, floor,
                                       iterator_pools.get());
   ds->attrs = attrs;
+  std::string format;
+  rocksdb::Status fms = instance->Get(rocksdb::ReadOptions(), handle,
+                                      ToSlice(kDatasetFormatKey), &format);
+  if (!fms.ok() && !fms.IsNotFound()) {
+    return Status::FromRocksDB(fms, "reading the format of " + name);
+  }
+  ds->format2 = fms.ok();
+  if (fms.ok() && format != std::to_string(Store::kFormat)) {
+    return Status::NotSupported("dataset " + name + " has format " + format +
+                                ", not one this rowfs reads");
+  }
   ROWFS_RETURN_IF_ERROR(ds->content.Load());
   *out = std::move(ds);
   return Status::OK();
@@ -223,16 +236,6 @@ Status ReadFormat(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta_cf,
   return Status::OK();
 }
 
-// Whether anything was ever stored: a root or dataset record.
-bool HoldsData(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta_cf,
-               size_t families) {
-  if (families > 1) return true;
-  std::unique_ptr<rocksdb::Iterator> it(
-      db->NewIterator(rocksdb::ReadOptions(), meta_cf));
-  it->SeekToFirst();
-  return it->Valid();
-}
-
 }  // namespace
 
 Status Store::Open(const StoreOptions& options, const std::string& path,
@@ -252,6 +255,7 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
   ROWFS_RETURN_IF_ERROR(BuildRocksOptions(options, path, &db_options,
                                           &impl->cf_template, &file_cfs));
   db_options.listeners.push_back(impl->iterator_pools);
+  db_options.listeners.push_back(impl->corruption_guard);
   impl->dirty_budget.SetLimit(options.max_dirty_bytes);
 
   std::vector<std::string> names;
@@ -283,6 +287,7 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
   std::vector<std::shared_ptr<PolicyCell>> policies;
   impl->DescribeFamilies(names, &descriptors, &policies);
 
+  ROWFS_RETURN_IF_ERROR(CheckWalBeforeOpen(options, path, &db_options));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::Status s;
   switch (options.mode) {
@@ -337,10 +342,9 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
         ", newer than this rowfs reads (" + std::to_string(kFormat) +
         "): use a newer rowfs");
   }
-  if (format == 0 && HoldsData(impl->db, impl->meta_cf, names.size())) {
-    format = 1;
-  }
-  if (format == 1) {
+  bool format1 = false;
+  for (const auto& [name, ds] : impl->datasets) format1 |= !ds->format2;
+  if (format1) {
     if (options.mode != Mode::kReadWrite) {
       return Status::NotSupported(
           path +
@@ -349,7 +353,7 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
           "read-only or as a follower");
     }
     ROWFS_RETURN_IF_ERROR(UpgradeFormat1(impl.get()));
-  } else if (format == 0 && options.mode == Mode::kReadWrite) {
+  } else if (format != kFormat && options.mode == Mode::kReadWrite) {
     ROWFS_RETURN_IF_ERROR(
         impl->WriteMetaRecord(kFormatRecordKey, std::to_string(kFormat)));
   }
@@ -364,6 +368,17 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
     }
     ROWFS_RETURN_IF_ERROR(impl->DatasetRecords(&impl->follower_records));
   }
+  impl->corruption_guard->SetFamilyResolver(
+      [i = impl.get()](const std::string& name, const auto& fn) {
+        if (name == rocksdb::kDefaultColumnFamilyName) {
+          fn(i->db, i->meta_cf);
+          return true;
+        }
+        DatasetPtr ds;
+        if (!i->Find(name, &ds).ok()) return false;
+        fn(ds->db, ds->cf);
+        return true;
+      });
   if (auto* logger = dynamic_cast<SpdlogLogger*>(db_options.info_log.get())) {
     logger->SetQuiet(false);  // open: from now on RocksDB's errors are news
   }

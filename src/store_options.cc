@@ -183,6 +183,12 @@ Status SetStoreOption(StoreOptions* o, std::string_view key,
   } else if (key == "options_file") {
     if (value.empty()) return Status::InvalidArgument("empty options_file");
     o->options_file = std::string(value);
+  } else if (key == "wal_recovery") {
+    if (value != "point_in_time" && value != "strict") {
+      return Status::InvalidArgument(
+          "wal_recovery wants point_in_time or strict");
+    }
+    o->strict_wal_recovery = value == "strict";
   } else {
     return Status::NotFound("unknown store option '" + std::string(key) + "'");
   }

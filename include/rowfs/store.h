@@ -471,6 +471,9 @@ class Store {
   // expired or dropped by compactions) and which was not collected in the
   // last `min_interval_ms`. For a background thread.
   Status CollectDueGarbage(uint64_t min_interval_ms);
+  // Removes the version records that refer to a missing chunk (content
+  // lost with a damaged table file; rowfs repair). *dropped: how many.
+  Status DropDanglingVersions(std::string_view dataset, uint64_t* dropped);
   // Checks that every chunk a record refers to exists (none dangling) and
   // counts the chunks no record refers to (garbage until collected).
   Status CheckContent(std::string_view dataset, ContentReport* report) const;

@@ -44,6 +44,11 @@ struct StoreOptions {
   // A RocksDB OPTIONS file (as RocksDB writes into every database directory)
   // whose DBOptions and per-column-family options are loaded first.
   std::string options_file;
+  // kReadWrite/kReadOnly: what opening does when the WAL is damaged (see
+  // src/wal_check.h). false: RocksDB's point-in-time recovery replays the
+  // log up to the damage and drops the rest, and rowfs logs a warning naming
+  // what was dropped. true: the open is refused with a one-line message.
+  bool strict_wal_recovery = false;
 
   // Versions stamped more than this far ahead of the clock are refused
   // (InvalidArgument): nobody may stamp history into the future or leave no
@@ -63,7 +68,8 @@ struct StoreOptions {
 // Sets one tuning option from "key" and a textual value, the form used by
 // the daemon's `-o key=value`. Keys: block_cache, bloom_bits,
 // row_prefix_bloom, write_buffer, memory, dirty_max, max_open_files,
-// compression, blob_min, options_file.
+// compression, blob_min, options_file, wal_recovery (point_in_time or
+// strict).
 // Sizes accept K/M/G suffixes (powers of 1024).
 // Returns NotFound for an unknown key (so callers can try other option
 // sets), InvalidArgument for a bad value.
