@@ -125,6 +125,11 @@ TEST_F(PolicyTest, TtlExpiresAtOnceAndCompactionRemoves) {
   ASSERT_OK(store().CompactDataset("ds"));
   std::vector<std::string> keys;
   ASSERT_OK(store().RawKeys("ds", 0, &keys));
+  // Nothing of any row is left (the family's own format mark stays).
+  std::erase_if(keys, [](const std::string& k) {
+    ParsedKey p;
+    return !ParseKey(k, &p).ok();
+  });
   EXPECT_TRUE(keys.empty());
 }
 
