@@ -141,6 +141,9 @@ Status RestoreBackup(const std::string& backup_dir, uint32_t id,
               : engine->RestoreDBFromBackup(rocksdb::RestoreOptions(), id,
                                             db_dir, db_dir);
   if (!s.ok()) {
+    // The engine's copying threads may still be writing files after a
+    // failed restore returned; its destructor joins them.
+    engine.reset();
     // A half-restored directory is a database without its CURRENT or with
     // missing files: leave nothing that could be mistaken for one.
     if (existed) {

@@ -46,10 +46,12 @@ std::string DamagedFile(const std::string& status,
 
 }  // namespace
 
-void CompactionCorruptionGuard::SetFamilyResolver(FamilyResolver resolver) {
+void CompactionCorruptionGuard::SetFamilyResolver(FamilyResolver resolver,
+                                                  FamilyNamer namer) {
   std::lock_guard lock(mu_);
   if (stop_) return;
   resolver_ = std::move(resolver);
+  namer_ = std::move(namer);
   cv_.notify_all();
 }
 
@@ -73,8 +75,10 @@ void CompactionCorruptionGuard::OnCompactionCompleted(
   bool log = false;
   bool first = false;
   uint64_t failures = 0;
+  FamilyNamer namer;
   {
     std::lock_guard lock(mu_);
+    namer = namer_;
     Seen& seen = seen_files_[file];
     ++seen.failures;
     const uint64_t now = NowMs();
@@ -92,6 +96,8 @@ void CompactionCorruptionGuard::OnCompactionCompleted(
     }
   }
   if (!log) return;
+  const std::string dataset =
+      namer != nullptr ? namer(info.cf_name) : info.cf_name;
   const std::string db_dir = std::filesystem::path(file).parent_path().string();
   if (first) {
     spdlog::error(
@@ -99,13 +105,13 @@ void CompactionCorruptionGuard::OnCompactionCompleted(
         "reads of its damaged blocks answer EIO, everything else keeps "
         "working and writes go on; unmount, then run `rowfs check {}` and "
         "`rowfs repair {}`",
-        info.cf_name, file, info.status.ToString(),
+        dataset, file, info.status.ToString(),
         db_dir.empty() ? "DB_DIR" : db_dir, db_dir.empty() ? "DB_DIR" : db_dir);
   } else {
     spdlog::error(
         "dataset {}: {} more compactions failed on the damaged table file "
         "{} in the last 10 minutes",
-        info.cf_name, failures, file);
+        dataset, failures, file);
   }
 }
 
@@ -132,13 +138,15 @@ void CompactionCorruptionGuard::Loop() {
     std::set<std::string> batch;
     batch.swap(pending_);
     const FamilyResolver resolver = resolver_;
+    const FamilyNamer namer = namer_;
     quarantined_.insert(batch.begin(), batch.end());
     // Not under mu_: SetOptions waits for RocksDB's write thread, and
     // RocksDB calls the listener methods above from its own threads.
     lock.unlock();
-    for (const std::string& name : batch) {
-      const bool found =
-          resolver(name, [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
+    for (const std::string& family : batch) {
+      const std::string name = namer != nullptr ? namer(family) : family;
+      const bool found = resolver(
+          family, [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
             rocksdb::Status s =
                 db->SetOptions(cf, {{"disable_auto_compactions", "true"}});
             if (s.ok()) {

@@ -44,6 +44,8 @@ class CompactionCorruptionGuard : public rocksdb::EventListener {
   // call) and returns true, or returns false when there is none.
   using FamilyResolver =
       std::function<bool(const std::string& name, const FamilyFn& fn)>;
+  // What logs call the family named `name` (its dataset's name).
+  using FamilyNamer = std::function<std::string(const std::string& name)>;
 
   CompactionCorruptionGuard() = default;
   ~CompactionCorruptionGuard() override { Stop(); }
@@ -53,7 +55,7 @@ class CompactionCorruptionGuard : public rocksdb::EventListener {
 
   // Sets how to reach a family by name. Damage met before it is set is
   // acted on once it is.
-  void SetFamilyResolver(FamilyResolver resolver);
+  void SetFamilyResolver(FamilyResolver resolver, FamilyNamer namer);
   // Joins the guard's thread and forgets the resolver: later damage is
   // still logged and its error turned into OK. Call before anything the
   // resolver uses goes away. Idempotent.
@@ -74,6 +76,7 @@ class CompactionCorruptionGuard : public rocksdb::EventListener {
   std::mutex mu_;
   std::condition_variable cv_;
   FamilyResolver resolver_;                 // guarded by mu_
+  FamilyNamer namer_;                       // guarded by mu_
   std::set<std::string> pending_;           // families to quarantine; mu_
   std::set<std::string> quarantined_;       // guarded by mu_
   std::map<std::string, Seen> seen_files_;  // guarded by mu_

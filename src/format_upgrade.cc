@@ -33,24 +33,9 @@ Status MakeCheckpoint(Store::Impl* impl, std::string* dir) {
 Status Convert(Dataset& ds, std::string_view value, rocksdb::WriteBatch* wb,
                std::vector<uint64_t>* pinned, std::string* record_out) {
   VersionRecord record;
-  record.size = value.size();
-  if (value.size() <= kMaxInlineBytes) {
-    record.data.assign(value);
-  } else {
-    record.kind = RecordKind::kChunked;
-    record.chunk_shift =
-        value.size() >= (4u << 20) ? kLargeChunkShift : kSmallChunkShift;
-    uint64_t content = 0;
-    ROWFS_RETURN_IF_ERROR(ds.content.NewContent(&content));
-    pinned->push_back(content);
-    const uint64_t cs = record.chunk_size();
-    const auto count = static_cast<uint32_t>((value.size() + cs - 1) / cs);
-    for (uint32_t i = 0; i < count; ++i) {
-      wb->Put(ds.cf, ContentKey(content, i),
-              ToSlice(value.substr(uint64_t{i} * cs, cs)));
-    }
-    record.runs = {{0, count, content}};
-  }
+  uint64_t content = 0;
+  ROWFS_RETURN_IF_ERROR(RecordForValue(ds, value, wb, &record, &content));
+  if (content != 0) pinned->push_back(content);
   *record_out = EncodeRecord(record);
   return Status::OK();
 }

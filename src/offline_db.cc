@@ -8,9 +8,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <system_error>
 
+#include "iterator_pool.h"
+#include "logging.h"
+#include "records.h"
 #include "rocks_options.h"
 #include "rowfs/store_options.h"
 #include "wal_check.h"
@@ -139,6 +143,22 @@ std::string HumanBytes(uint64_t bytes) {
   return buf;
 }
 
+std::string FamilyLabel(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                        const std::string& family) {
+  if (family == rocksdb::kDefaultColumnFamilyName) return "rowfs's records";
+  std::string dataset;
+  rocksdb::Status s = db == nullptr || cf == nullptr
+                          ? rocksdb::Status::NotFound()
+                          : db->Get(rocksdb::ReadOptions(), cf,
+                                    ToSlice(kFamilyDatasetKey), &dataset);
+  if (s.ok() && dataset.empty()) return "a dropped dataset's family";
+  if (s.ok()) return "dataset " + EscapeForLog(dataset);
+  if (PooledFamilySeq(family)) {
+    return s.IsNotFound() ? "a spare family" : "family " + family;
+  }
+  return "dataset " + EscapeForLog(family);
+}
+
 Status InspectDatabase(const std::string& db_path,
                        std::vector<DamagedFile>* damaged,
                        std::string* summary) {
@@ -183,12 +203,13 @@ Status InspectDatabase(const std::string& db_path,
   if (db != nullptr) {
     std::vector<rocksdb::LiveFileMetaData> live;
     db->GetLiveFilesMetaData(&live);
+    std::map<std::string, std::string> labels;
+    for (size_t i = 0; i < handles.size(); ++i) {
+      labels[names[i]] = FamilyLabel(db, handles[i], names[i]);
+    }
     for (const auto& f : live) {
       const std::string where =
-          f.column_family_name == rocksdb::kDefaultColumnFamilyName
-              ? "rowfs's records, level " + std::to_string(f.level)
-              : "dataset " + f.column_family_name + ", level " +
-                    std::to_string(f.level);
+          labels[f.column_family_name] + ", level " + std::to_string(f.level);
       tables.push_back({f.db_path + "/" + Basename(f.name), where});
     }
   } else {

@@ -104,6 +104,20 @@ std::string DatasetRecordKey(std::string_view dataset) {
   return key;
 }
 
+std::string PooledFamilyName(uint64_t seq) { return "@" + std::to_string(seq); }
+
+std::optional<uint64_t> PooledFamilySeq(std::string_view family) {
+  if (family.size() < 2 || family.size() > 21 || family[0] != '@') {
+    return std::nullopt;
+  }
+  uint64_t seq = 0;
+  for (char c : family.substr(1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    seq = seq * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return seq;
+}
+
 std::string FloorRecordKey(std::string_view dataset) {
   std::string key = "floor/";
   key.append(dataset);

@@ -42,6 +42,18 @@ inline constexpr std::string_view kFormatRecordKey = "format";
 // the format its entries are in, so that a family is never misread whatever
 // happens to "default" (a repair that lost it, a restore). Absent: format 1.
 inline constexpr std::string_view kDatasetFormatKey = {"\0f", 2};
+// Families are made ahead of need in batches (creating one rewrites
+// RocksDB's OPTIONS file, which lists every family: one at a time, making
+// the n-th dataset would cost O(n)). A pooled family is named '@' and a
+// sequence number ('@' begins no dataset name) and belongs to the dataset
+// named by its kFamilyDatasetKey; one without that key is a spare. A family
+// with any other name (made by format 1, or by a repair) and no such key is
+// the dataset of its name. An empty value marks a dropped dataset's family,
+// which is dropped from RocksDB later, several at once (as they are made).
+inline constexpr std::string_view kFamilyDatasetKey = {"\0d", 2};
+std::string PooledFamilyName(uint64_t seq);
+// The sequence number of a pooled family's name; nullopt for other names.
+std::optional<uint64_t> PooledFamilySeq(std::string_view family);
 // Where an interrupted format upgrade resumes (the last key converted).
 inline constexpr std::string_view kUpgradeProgressKey = "upgrade/progress";
 // The dataset's next unused content id block: 8 bytes BE. Ids below it may

@@ -2,6 +2,9 @@
 // attributes.
 #include <rocksdb/db.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "coding.h"
 #include "records.h"
@@ -12,36 +15,67 @@ namespace rowfs {
 
 // ---------------------------------------------------------------- Datasets
 
+namespace {
+
+// Rewrites the dataset's record with `attrs` and/or `policy` (null: as
+// they are), then makes them current.
+Status UpdateDataset(Store::Impl* impl, std::string_view name,
+                     const Attrs* attrs, const Policy* policy) {
+  std::unique_lock lock(impl->datasets_mu);
+  auto it = impl->datasets.find(name);
+  if (it == impl->datasets.end()) {
+    return Status::NotFound("dataset '" + std::string(name) +
+                            "' does not exist");
+  }
+  Dataset& ds = *it->second;
+  const Attrs new_attrs = attrs != nullptr ? *attrs : ds.attrs;
+  const Policy new_policy = policy != nullptr ? *policy : ds.policy->Load();
+  ROWFS_RETURN_IF_ERROR(impl->WriteMetaRecord(
+      DatasetRecordKey(name), EncodeDatasetRecord(new_attrs, new_policy)));
+  ds.attrs = new_attrs;
+  ds.policy->Store(new_policy);
+  return Status::OK();
+}
+
+}  // namespace
+
 Status Store::CreateDataset(std::string_view name, const Attrs& attrs) {
   ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("create dataset"));
   ROWFS_RETURN_IF_ERROR(ValidateDatasetName(name));
-  std::unique_lock lock(impl_->datasets_mu);
-  if (impl_->datasets.count(name) != 0) {
+  std::lock_guard making(impl_->families_mu);
+  DatasetPtr existing;
+  if (impl_->Find(name, &existing).ok()) {
     return Status::AlreadyExists("dataset '" + std::string(name) + "' exists");
   }
-  auto policy = std::make_shared<PolicyCell>();
-  rocksdb::ColumnFamilyHandle* handle = nullptr;
-  rocksdb::Status s = impl_->db->CreateColumnFamily(
-      impl_->DatasetCfOptions(policy), std::string(name), &handle);
-  if (!s.ok())
-    return Status::FromRocksDB(s, "creating dataset " + std::string(name));
-  auto ds =
-      std::make_shared<Dataset>(std::string(name), impl_->db, handle, policy,
-                                /*floor=*/0, impl_->iterator_pools.get());
-  ds->attrs = attrs;
-  impl_->datasets.emplace(std::string(name), ds);
+  SpareFamily family;
+  ROWFS_RETURN_IF_ERROR(impl_->TakeSpareFamily(&family));
+  family.policy->Store(Policy{});
+  family.policy->set_ready(true);
   rocksdb::WriteBatch wb;
   std::string floor;
   PutFixed64BE(&floor, 0);
   wb.Put(impl_->meta_cf, DatasetRecordKey(name),
          EncodeDatasetRecord(attrs, Policy{}));
   wb.Put(impl_->meta_cf, FloorRecordKey(name), floor);
-  wb.Put(handle, ToSlice(kDatasetFormatKey), std::to_string(kFormat));
-  return impl_->Commit(&wb, WriteOptions{.sync = true}, "create dataset");
+  wb.Put(family.handle, ToSlice(kDatasetFormatKey), std::to_string(kFormat));
+  wb.Put(family.handle, ToSlice(kFamilyDatasetKey), ToSlice(name));
+  Status s = impl_->Commit(&wb, WriteOptions{.sync = true}, "create dataset");
+  if (!s.ok()) {
+    impl_->spare_families.push_back(family);  // still unused
+    return s;
+  }
+  auto ds = std::make_shared<Dataset>(std::string(name), impl_->db,
+                                      family.handle, family.policy,
+                                      /*floor=*/0, impl_->iterator_pools.get());
+  ds->attrs = attrs;
+  std::unique_lock lock(impl_->datasets_mu);
+  impl_->datasets.emplace(std::string(name), std::move(ds));
+  return Status::OK();
 }
 
 Status Store::DropDataset(std::string_view name, bool force) {
   ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("drop dataset"));
+  std::lock_guard dropping(impl_->families_mu);
   DatasetPtr ds;
   ROWFS_RETURN_IF_ERROR(impl_->Find(name, &ds));
   std::unique_lock alive(ds->alive_mu);
@@ -56,18 +90,30 @@ Status Store::DropDataset(std::string_view name, bool force) {
     }
     ROWFS_RETURN_IF_ERROR(cursor->status());
   }
-  rocksdb::Status s = impl_->db->DropColumnFamily(ds->cf);
-  if (!s.ok()) return Status::FromRocksDB(s, "dropping " + std::string(name));
-  ds->dropped = true;
-  ds->iterators->Clear();  // idle iterators would keep the data alive
-  {
-    std::unique_lock lock(impl_->datasets_mu);
-    impl_->datasets.erase(impl_->datasets.find(name));
-  }
+  // The family is marked, and dropped from RocksDB later with others
+  // (dropping one rewrites the OPTIONS file, as making one does).
   rocksdb::WriteBatch wb;
   wb.Delete(impl_->meta_cf, DatasetRecordKey(name));
   wb.Delete(impl_->meta_cf, FloorRecordKey(name));
-  return impl_->Commit(&wb, WriteOptions{.sync = true}, "drop dataset");
+  wb.Put(ds->cf, ToSlice(kFamilyDatasetKey), rocksdb::Slice());
+  ROWFS_RETURN_IF_ERROR(
+      impl_->Commit(&wb, WriteOptions{.sync = true}, "drop dataset"));
+  ds->dropped = true;
+  ds->iterators->Clear();  // idle iterators would keep the data alive
+  size_t remaining = 0;
+  {
+    std::unique_lock lock(impl_->datasets_mu);
+    impl_->datasets.erase(impl_->datasets.find(name));
+    remaining = impl_->datasets.size();
+  }
+  impl_->dropped_families.push_back(std::move(ds));
+  alive.unlock();
+  // Few families: dropped at once (cheap), so the space is free at once.
+  // Many: in batches, at the latest by the next maintenance pass.
+  Status s = impl_->DropMarkedFamilies(
+      remaining < 256 ? 1 : std::min<size_t>(remaining / 16, 256));
+  if (!s.ok()) spdlog::warn("{}", s.ToString());
+  return Status::OK();
 }
 
 std::vector<DatasetInfo> Store::ListDatasets() const {
@@ -93,17 +139,7 @@ Status Store::GetDataset(std::string_view name, DatasetInfo* info) const {
 
 Status Store::SetDatasetAttrs(std::string_view name, const Attrs& attrs) {
   ROWFS_RETURN_IF_ERROR(impl_->CheckWritable("set dataset attributes"));
-  std::unique_lock lock(impl_->datasets_mu);
-  auto it = impl_->datasets.find(name);
-  if (it == impl_->datasets.end()) {
-    return Status::NotFound("dataset '" + std::string(name) +
-                            "' does not exist");
-  }
-  ROWFS_RETURN_IF_ERROR(impl_->WriteMetaRecord(
-      DatasetRecordKey(name),
-      EncodeDatasetRecord(attrs, it->second->policy->Load())));
-  it->second->attrs = attrs;
-  return Status::OK();
+  return UpdateDataset(impl_.get(), name, &attrs, nullptr);
 }
 
 Status Store::SetDatasetPolicy(std::string_view name, const Policy& policy) {
@@ -112,16 +148,7 @@ Status Store::SetDatasetPolicy(std::string_view name, const Policy& policy) {
       policy.keep_deleted_seconds > kMaxTimestamp / 1000) {
     return Status::InvalidArgument("policy time out of range");
   }
-  std::unique_lock lock(impl_->datasets_mu);
-  auto it = impl_->datasets.find(name);
-  if (it == impl_->datasets.end()) {
-    return Status::NotFound("dataset '" + std::string(name) +
-                            "' does not exist");
-  }
-  ROWFS_RETURN_IF_ERROR(impl_->WriteMetaRecord(
-      DatasetRecordKey(name), EncodeDatasetRecord(it->second->attrs, policy)));
-  it->second->policy->Store(policy);
-  return Status::OK();
+  return UpdateDataset(impl_.get(), name, nullptr, &policy);
 }
 
 Status Store::GetRootAttrs(Attrs* attrs) const {

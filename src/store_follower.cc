@@ -52,23 +52,13 @@ Status Store::Impl::ReopenFollower(DatasetRecordMap records) {
     }
   }
   auto instance = std::make_shared<FollowerInstance>(opened, opened_meta);
-  std::map<std::string, DatasetPtr, std::less<>> loaded;
-  Status s;
-  for (size_t i = 0; i < handles.size(); ++i) {
-    if (handles[i] == nullptr) continue;
-    DatasetPtr ds;
-    if (s.ok()) {
-      s = LoadDataset(names[i], opened, opened_meta, handles[i], policies[i],
-                      &ds);
-    }
-    if (!s.ok()) {
-      opened->DestroyColumnFamilyHandle(handles[i]);
-      continue;
-    }
-    ds->instance = instance;
-    loaded.emplace(names[i], std::move(ds));
-  }
+  DatasetMap loaded;
+  uint64_t max_seq = 0;
+  Status s =
+      AdoptFamilies(opened, opened_meta, names, &handles, policies, &loaded,
+                    &instance->spares, &instance->spares, &max_seq);
   if (!s.ok()) return s;  // `loaded` and `instance` go; the current stays
+  for (auto& [name, ds] : loaded) ds->instance = instance;
   {
     std::unique_lock lock(datasets_mu);
     datasets.swap(loaded);
@@ -87,7 +77,7 @@ Status Store::Impl::ReopenFollower(DatasetRecordMap records) {
   }
   follower_generation = generation;
   spdlog::info("follower reopened on {} datasets (the primary's changed)",
-               names.size() - 1);
+               loaded.size());
   return Status::OK();  // the old datasets go as their last users finish
 }
 

@@ -186,6 +186,11 @@ Status Store::DropDanglingVersions(std::string_view dataset,
 
 Status Store::CollectDueGarbage(uint64_t min_interval_ms) {
   if (impl_->read_only()) return Status::OK();
+  {
+    // Dropped datasets' families still waiting for a batch go now.
+    std::lock_guard lock(impl_->families_mu);
+    ROWFS_RETURN_IF_ERROR(impl_->DropMarkedFamilies(1));
+  }
   std::vector<DatasetPtr> all;
   ROWFS_RETURN_IF_ERROR(impl_->FindAll("", &all));
   const uint64_t now = impl_->Now();

@@ -50,6 +50,13 @@ std::string Describe(std::string_view dataset, std::string_view row = {},
 Status ParseOwnKey(const rocksdb::Slice& key, ParsedKey* parsed);
 
 // One secondary instance of a follower and its "default" family handle.
+// A family made ahead of need (records.h, kFamilyDatasetKey), with the
+// policy its compaction filter reads.
+struct SpareFamily {
+  rocksdb::ColumnFamilyHandle* handle;
+  std::shared_ptr<PolicyCell> policy;
+};
+
 struct FollowerInstance {
   FollowerInstance(rocksdb::DB* db_in, rocksdb::ColumnFamilyHandle* meta_in)
       : db(db_in), meta_cf(meta_in) {}
@@ -58,6 +65,9 @@ struct FollowerInstance {
   FollowerInstance& operator=(const FollowerInstance&) = delete;
   rocksdb::DB* const db;
   rocksdb::ColumnFamilyHandle* const meta_cf;
+  // Spare families: their handles stay open with the instance (a secondary
+  // whose family handles were destroyed crashes in its next catch-up).
+  std::vector<SpareFamily> spares;
 };
 
 // One dataset: its column family, live policy and content space. Shared by
@@ -72,7 +82,7 @@ struct Dataset {
         db(db_in),
         cf(cf_in),
         policy(std::move(policy_in)),
-        iterators(pools->Add(name, db, cf)),
+        iterators(pools->Add(cf_in->GetName(), db, cf)),
         content(db_in, cf_in),
         bound(floor) {}
   ~Dataset() {
@@ -107,6 +117,7 @@ struct Dataset {
 };
 using DatasetPtr = std::shared_ptr<Dataset>;
 using DatasetRecordMap = std::map<std::string, std::string, std::less<>>;
+using DatasetMap = std::map<std::string, DatasetPtr, std::less<>>;
 
 // A column a write touched: a put at `ts`, or another change storing
 // entries up to `ts` (0 when it only removed).
@@ -185,6 +196,13 @@ std::vector<size_t> VisibleVersions(const ColumnState& column,
                                     const Policy& policy, uint64_t now_ms,
                                     uint64_t as_of);
 
+// `value` as a version record: inline when small, else chunks of a new
+// content object put into `wb` (its id in *content, pinned: the caller
+// unpins it after the commit; 0 when inline). No expiry, mtime or ctime.
+Status RecordForValue(Dataset& ds, std::string_view value,
+                      rocksdb::WriteBatch* wb, VersionRecord* record,
+                      uint64_t* content);
+
 struct Store::Impl {
   StoreOptions options;
   std::string path;
@@ -196,7 +214,17 @@ struct Store::Impl {
   std::shared_ptr<CompactionCorruptionGuard> corruption_guard =
       std::make_shared<CompactionCorruptionGuard>();
   mutable std::shared_mutex datasets_mu;
-  std::map<std::string, DatasetPtr, std::less<>> datasets;
+  DatasetMap datasets;
+  // Serialises making and dropping datasets, and guards the spare families.
+  std::mutex families_mu;
+  std::vector<SpareFamily> spare_families;
+  uint64_t next_family_seq = 1;  // the next pooled family's number
+  // Families held open but never used: spares and families of dropped
+  // datasets on a read-only or follower store. Guarded by families_mu.
+  std::vector<SpareFamily> idle_families;
+  // Families of dropped datasets, not yet dropped from RocksDB (each
+  // Dataset keeps its handle open); guarded by families_mu.
+  std::vector<DatasetPtr> dropped_families;
   LockTable locks;
   DirtyBudget dirty_budget{64 << 20};
   // What opening needs again when a follower reopens.
@@ -248,6 +276,33 @@ struct Store::Impl {
                      rocksdb::ColumnFamilyHandle* instance_meta_cf,
                      rocksdb::ColumnFamilyHandle* handle,
                      std::shared_ptr<PolicyCell> policy, DatasetPtr* out);
+
+  // ---- Families (store_families.cc) ----
+  // Sorts opened families (`names`, their `handles` and `policies`) into the
+  // datasets they hold (added to `loaded`), spares (added to `spares`) and
+  // families of dropped datasets (added to `dropped`), and raises `max_seq` to
+  // the highest pooled family number seen. Every handle is owned by someone on
+  // return: the ones not taken are destroyed, and `handles` left null.
+  // `handles` may include `instance_meta_cf`, which is skipped.
+  Status AdoptFamilies(rocksdb::DB* instance,
+                       rocksdb::ColumnFamilyHandle* instance_meta_cf,
+                       const std::vector<std::string>& names,
+                       std::vector<rocksdb::ColumnFamilyHandle*>* handles,
+                       const std::vector<std::shared_ptr<PolicyCell>>& policies,
+                       DatasetMap* loaded, std::vector<SpareFamily>* spares,
+                       std::vector<SpareFamily>* dropped, uint64_t* max_seq);
+  // A spare family for a new dataset, refilling the pool when it is empty.
+  // REQUIRES: families_mu held; read-write store.
+  Status TakeSpareFamily(SpareFamily* out);
+  // Drops the families of dropped datasets from RocksDB, all at once; only
+  // when there are at least `at_least`. REQUIRES: families_mu held.
+  Status DropMarkedFamilies(size_t at_least);
+  // At open: drops the `marked` families (of datasets dropped before) from
+  // RocksDB; a read-only or follower store keeps them in idle_families.
+  Status DropFamiliesAtOpen(std::vector<SpareFamily>* marked);
+  // The dataset whose family is named `family`; null when none is.
+  DatasetPtr FindByFamily(std::string_view family) const;
+  void ReleaseSpareFamilies();
 
   // ---- Followers (store_follower.cc) ----
   // The datasets' records in "default", by name. REQUIRES: on a follower,

@@ -11,6 +11,7 @@
 
 #include "coding.h"
 #include "format_upgrade.h"
+#include "logging.h"
 #include "records.h"
 #include "rocks_options.h"
 #include "rowfs/names.h"
@@ -39,6 +40,9 @@ Status ParseOwnKey(const rocksdb::Slice& key, ParsedKey* parsed) {
 }
 
 FollowerInstance::~FollowerInstance() {
+  for (const SpareFamily& spare : spares) {
+    db->DestroyColumnFamilyHandle(spare.handle);
+  }
   db->DestroyColumnFamilyHandle(meta_cf);
   db->Close().PermitUncheckedError();
   delete db;
@@ -54,10 +58,15 @@ Store::Impl::~Impl() {
     for (const auto& [name, ds] : datasets) handles.push_back(ds->cf);
     db->Flush(rocksdb::FlushOptions(), handles).PermitUncheckedError();
     db->FlushWAL(/*sync=*/true).PermitUncheckedError();
+    std::lock_guard lock(families_mu);
+    Status dropped = DropMarkedFamilies(1);  // or at the next start
+    if (!dropped.ok()) spdlog::warn("{}", dropped.ToString());
   }
   datasets.clear();
+  dropped_families.clear();
   if (follower_instance != nullptr) return;  // closes with its last user
   if (db == nullptr) return;
+  ReleaseSpareFamilies();
   if (meta_cf != nullptr) db->DestroyColumnFamilyHandle(meta_cf);
   db->Close().PermitUncheckedError();
   delete db;
@@ -322,16 +331,24 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
       impl->meta_cf = handles[i];
     }
   }
-  for (size_t i = 0; i < handles.size(); ++i) {
-    if (names[i] == rocksdb::kDefaultColumnFamilyName) continue;
-    DatasetPtr ds;
-    Status ls2 = impl->LoadDataset(names[i], impl->db, impl->meta_cf,
-                                   handles[i], policies[i], &ds);
-    if (!ls2.ok()) {
-      impl->db->DestroyColumnFamilyHandle(handles[i]);
-      return ls2;
-    }
-    impl->datasets.emplace(names[i], std::move(ds));
+  uint64_t max_seq = 0;
+  std::vector<SpareFamily> marked;
+  Status adopted = impl->AdoptFamilies(
+      impl->db, impl->meta_cf, names, &handles, policies, &impl->datasets,
+      options.mode == Mode::kReadWrite ? &impl->spare_families
+                                       : &impl->idle_families,
+      &marked, &max_seq);
+  if (!adopted.ok()) {
+    // ~Impl releases the handles in these lists.
+    impl->idle_families.insert(impl->idle_families.end(), marked.begin(),
+                               marked.end());
+    return adopted;
+  }
+  Status dropped = impl->DropFamiliesAtOpen(&marked);
+  if (!dropped.ok()) spdlog::warn("{}", dropped.ToString());
+  impl->next_family_seq = max_seq + 1;
+  for (const SpareFamily& spare : impl->spare_families) {
+    spare.policy->set_ready(true);  // empty; nothing to misread
   }
 
   int format = 0;
@@ -363,6 +380,7 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
   if (options.mode == Mode::kSecondary) {
     impl->follower_instance =
         std::make_shared<FollowerInstance>(impl->db, impl->meta_cf);
+    impl->follower_instance->spares.swap(impl->idle_families);
     for (auto& [name, ds] : impl->datasets) {
       ds->instance = impl->follower_instance;
     }
@@ -374,10 +392,14 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
           fn(i->db, i->meta_cf);
           return true;
         }
-        DatasetPtr ds;
-        if (!i->Find(name, &ds).ok()) return false;
+        DatasetPtr ds = i->FindByFamily(name);
+        if (ds == nullptr) return false;
         fn(ds->db, ds->cf);
         return true;
+      },
+      [i = impl.get()](const std::string& family) {
+        DatasetPtr ds = i->FindByFamily(family);
+        return ds != nullptr ? EscapeForLog(ds->name) : family;
       });
   if (auto* logger = dynamic_cast<SpdlogLogger*>(db_options.info_log.get())) {
     logger->SetQuiet(false);  // open: from now on RocksDB's errors are news

@@ -197,32 +197,58 @@ Status Store::Impl::NextTimestamp(Dataset& ds, std::string_view row,
   return Status::OK();
 }
 
+namespace {
+
+// Deletes a row's keys `kvs` (its whole range) in `wb`, each column's as a
+// change the commit records.
+void StageRowDeletion(
+    Dataset& ds, const std::vector<std::pair<std::string, std::string>>& kvs,
+    rocksdb::WriteBatch* wb, std::vector<ColumnChange>* changes) {
+  for (const auto& kv : kvs) {
+    wb->Delete(ds.cf, kv.first);
+    ParsedKey k;
+    if (ParseKey(kv.first, &k).ok() && k.kind != KeyKind::kRowMeta) {
+      changes->push_back({&ds, ColumnBegin(k.row, k.column), false, 0});
+    }
+  }
+  ds.removed_records.fetch_add(kvs.size(), std::memory_order_relaxed);
+}
+
+}  // namespace
+
+Status RecordForValue(Dataset& ds, std::string_view value,
+                      rocksdb::WriteBatch* wb, VersionRecord* record,
+                      uint64_t* content) {
+  *content = 0;
+  *record = VersionRecord{};
+  record->size = value.size();
+  if (value.size() <= kMaxInlineBytes) {
+    record->data.assign(value);
+    return Status::OK();
+  }
+  // Chunks of a new content object, in the same batch as the record.
+  record->kind = RecordKind::kChunked;
+  record->chunk_shift =
+      value.size() >= (4u << 20) ? kLargeChunkShift : kSmallChunkShift;
+  ROWFS_RETURN_IF_ERROR(ds.content.NewContent(content));
+  const uint64_t cs = record->chunk_size();
+  const auto count = static_cast<uint32_t>((value.size() + cs - 1) / cs);
+  for (uint32_t i = 0; i < count; ++i) {
+    wb->Put(ds.cf, ContentKey(*content, i),
+            ToSlice(value.substr(uint64_t{i} * cs, cs)));
+  }
+  record->runs = {{0, count, *content}};
+  return Status::OK();
+}
+
 Status Store::Impl::StageValue(Dataset& ds, std::string_view row,
                                std::string_view column, uint64_t ts,
                                std::string_view value, uint64_t expires_ms,
                                rocksdb::WriteBatch* wb, std::string* encoded,
                                uint64_t* pinned_content) {
-  *pinned_content = 0;
   VersionRecord record;
-  record.size = value.size();
+  ROWFS_RETURN_IF_ERROR(RecordForValue(ds, value, wb, &record, pinned_content));
   record.expires_ms = expires_ms;
-  if (value.size() <= kMaxInlineBytes) {
-    record.data.assign(value);
-  } else {
-    // A large value as a file's content: chunks of a new content object,
-    // in the same batch as the record.
-    record.kind = RecordKind::kChunked;
-    record.chunk_shift =
-        value.size() >= (4u << 20) ? kLargeChunkShift : kSmallChunkShift;
-    ROWFS_RETURN_IF_ERROR(ds.content.NewContent(pinned_content));
-    const uint64_t cs = record.chunk_size();
-    const auto count = static_cast<uint32_t>((value.size() + cs - 1) / cs);
-    for (uint32_t i = 0; i < count; ++i) {
-      wb->Put(ds.cf, ContentKey(*pinned_content, i),
-              ToSlice(value.substr(uint64_t{i} * cs, cs)));
-    }
-    record.runs = {{0, count, *pinned_content}};
-  }
   *encoded = EncodeRecord(record);
   wb->Put(ds.cf, CellKey(row, column, ts), *encoded);
   return Status::OK();
@@ -439,14 +465,7 @@ Status Store::Write(const Batch& batch, const WriteOptions& options,
             kvs.push_back({p.key, {}});
           }
         }
-        for (const auto& kv : kvs) {
-          wb.Delete(ds.cf, kv.first);
-          ParsedKey k;
-          if (ParseKey(kv.first, &k).ok() && k.kind != KeyKind::kRowMeta) {
-            changes.push_back({&ds, ColumnBegin(k.row, k.column), false, 0});
-          }
-        }
-        ds.removed_records.fetch_add(kvs.size(), std::memory_order_relaxed);
+        StageRowDeletion(ds, kvs, &wb, &changes);
         break;
       }
     }
@@ -583,14 +602,7 @@ Status Store::DeleteRow(std::string_view dataset, std::string_view row,
       impl_->CollectRange(ds, RowBegin(row), RowEnd(row), &kvs, false));
   rocksdb::WriteBatch wb;
   std::vector<ColumnChange> changes;
-  for (const auto& kv : kvs) {
-    wb.Delete(ds.cf, kv.first);
-    ParsedKey k;
-    if (ParseKey(kv.first, &k).ok() && k.kind != KeyKind::kRowMeta) {
-      changes.push_back({&ds, ColumnBegin(k.row, k.column), false, 0});
-    }
-  }
-  ds.removed_records.fetch_add(kvs.size(), std::memory_order_relaxed);
+  StageRowDeletion(ds, kvs, &wb, &changes);
   return impl_->Commit(&wb, {}, "delete row", changes);
 }
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 
+#include "offline_db.h"
 #include "rowfs/key_codec.h"
 
 namespace rowfs {
@@ -87,10 +88,7 @@ Status SalvageDamagedTables(
     if (family == families.end()) continue;
     rocksdb::ColumnFamilyHandle* cf = family->second;
     const rocksdb::Options options = db->GetOptions(cf);
-    const std::string where =
-        t.column_family_name == rocksdb::kDefaultColumnFamilyName
-            ? "rowfs's records"
-            : "dataset " + t.column_family_name;
+    const std::string where = FamilyLabel(db, cf, t.column_family_name);
 
     // 1. Its readable keys, written again with the value the database
     // shows (from this table or a newer write).
