@@ -52,7 +52,10 @@
 #   small    bench-fs.sh's small-file phases (fs_bench: grid 100x100 and row
 #            1x10000 of 100-byte files: create, stat warm/cold, readdir,
 #            ls -l, cat warm/cold, overwrite, unlink) with the old and the
-#            new rowfs binary, alternating which goes first; ratios new/old.
+#            new rowfs binary, alternating which goes first; ratios new/old:
+#            the median of the runs' ratios (each run pairs the two binaries
+#            back to back, which cancels most of the host's drift), and the
+#            ratio of the medians. "No slower" is taken as >= 0.9.
 # Once, after the runs:
 #   datasets DATASETS (default 10000) datasets made with mkdir (storage_probe
 #            mkdirs, one mkdir each), the first 1,000 and the last 1,000
@@ -79,6 +82,8 @@
 #                 BUILD_DIR/rowfs-<full OLD_REV> and reused when present.
 #   OLD_ROWFS_BIN the old binary to use instead of building one
 #   WORK_PARENT   where the temporary directory goes; must be ext4 (/var/tmp)
+#   REPORT_ONLY   a run's log directory: print its table again (from its
+#                 results.txt and meta.sh) without measuring
 #
 # Needs root (drop_caches, tmpfs), /dev/fuse, fusermount3, gcc, g++,
 # pkg-config fuse3, sqlite3, setfattr (attr), git. Everything temporary lives
@@ -121,6 +126,186 @@ for p in $PHASES; do
 done
 want() { [[ " $PHASES " == *" $1 "* ]]; }
 RANDOM=$SEED
+
+# ---------------------------------------------------------------- report
+
+# median_of: the median of the numbers on stdin, one a line ("" for none).
+median_of() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2];
+  else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+mib_of() { awk -v v="$1" 'BEGIN { if (v == "") print ""; else printf "%.1f\n", v / 1024 }'; }  # KiB
+mib_b() { awk -v v="$1" 'BEGIN { if (v == "") print ""; else printf "%.3f\n", v / 1048576 }'; }  # bytes
+ms_of() { awk -v v="$1" 'BEGIN { if (v == "") print ""; else printf "%.3f\n", v * 1000 }'; }  # s
+row() {  # MEASURE UNIT ROWFS PT EXT4 RATIO TARGET VERDICT
+  printf '%-44s %-6s %9s %9s %9s  %-22s %-22s %s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8"
+}
+f() { fmt "$1"; }
+# paired_ratio LABEL: the median over runs of rowfs_new/rowfs_old rates (the
+# i-th value of each is run i's).
+paired_ratio() {
+  paste <(values rowfs_new "$1" rate) <(values rowfs_old "$1" rate) |
+    awk -F'\t' '$1 != "" && $2 != "" && $2 > 0 { print $1 / $2 }' | median_of
+}
+
+# report: the table, from RESULTS and NOTES (and the run's META).
+report() {
+  echo
+  echo "rowfs storage benchmark (format 2) on $CPUS CPUs, $KERNEL; $STAMP; rowfs $REV"
+  echo "median of $RUNS runs; rowfs -o ${ROWFS_OPTS:-(defaults)}; passthrough_ll: default cache" \
+    "mode over ext4; contents random (incompressible)"
+  echo "load average before/after: $LOAD_BEFORE / $LOAD_AFTER; wall time ${TOTAL%.*} s"
+  echo
+  row measure unit rowfs passthru ext4 ratio target verdict
+  for mib in "${SEQ_SIZES[@]}"; do
+    name=$([[ $mib == 1024 ]] && echo "1 GiB" || echo "$mib MiB")
+    r=$(median rowfs "seq$mib.write" rate); p=$(median passthrough "seq$mib.write" rate)
+    e=$(median ext4 "seq$mib.write" rate)
+    row "seq write $name (dd bs=1M, through close)" MiB/s "$(f "$r")" "$(f "$p")" "$(f "$e")" \
+      "$(ratio "$r" "$p") r/pt" ">= 0.5x passthrough" "$(verdict "$(check 'a >= 0.5 * b' "$r" "$p")")"
+  done
+  for mib in "${SEQ_SIZES[@]}"; do
+    name=$([[ $mib == 1024 ]] && echo "1 GiB" || echo "$mib MiB")
+    r=$(median rowfs "seq$mib.read_cold" rate); p=$(median passthrough "seq$mib.read_cold" rate)
+    e=$(median ext4 "seq$mib.read_cold" rate)
+    row "seq read $name cold" MiB/s "$(f "$r")" "$(f "$p")" "$(f "$e")" \
+      "$(ratio "$r" "$p") r/pt" ">= 1x passthrough" "$(verdict "$(check 'a >= b' "$r" "$p")")"
+  done
+  idle=$(median rowfs seq1024.rss_idle_kib value); hwm=$(median rowfs seq1024.rss_hwm_kib value)
+  g=$(median rowfs seq1024.rss_growth_kib value)
+  row "daemon RSS writing 1 GiB: peak - idle" MiB "$(f "$(mib_of "$g")")" - - \
+    "idle $(f "$(mib_of "$idle")"), peak $(f "$(mib_of "$hwm")")" "<= 64 MiB above idle" \
+    "$(verdict "$(check 'a <= 64 * 1024' "$g" 0)")"
+  hwm=$(median rowfs sparse.rss_hwm_kib value); idle=$(median rowfs sparse.rss_idle_kib value)
+  row "daemon peak RSS, 5 open files pwrite@1GiB-1" MiB "$(f "$(mib_of "$hwm")")" - - \
+    "idle $(f "$(mib_of "$idle")")" "<= 256 MiB total" "$(verdict "$(check 'a <= 256 * 1024' "$hwm" 0)")"
+  r=$(median rowfs cold.stat seconds); p=$(median passthrough cold.stat seconds)
+  e=$(median ext4 cold.stat seconds)
+  row "cold stat, 512 MiB column" ms "$(f "$(ms_of "$r")")" "$(f "$(ms_of "$p")")" \
+    "$(f "$(ms_of "$e")")" "$(ratio "$r" "$e") r/ext4" "<= 2x ext4" "$(verdict "$(check 'a <= 2 * b' "$r" "$e")")"
+  r=$(median rowfs cold.pread seconds); p=$(median passthrough cold.pread seconds)
+  e=$(median ext4 cold.pread seconds)
+  row "cold 4 KiB pread at random offset, 512 MiB" ms "$(f "$(ms_of "$r")")" "$(f "$(ms_of "$p")")" \
+    "$(f "$(ms_of "$e")")" "$(ratio "$r" "$e") r/ext4" "<= 5x ext4" "$(verdict "$(check 'a <= 5 * b' "$r" "$e")")"
+  r=$(median rowfs cold.open_pread seconds); p=$(median passthrough cold.open_pread seconds)
+  e=$(median ext4 cold.open_pread seconds)
+  row "  [info] cold stat, first after restart" ms "$(f "$(ms_of "$(median rowfs cold.stat_first seconds)")")" \
+    "$(f "$(ms_of "$(median passthrough cold.stat_first seconds)")")" \
+    "$(f "$(ms_of "$(median ext4 cold.stat_first seconds)")")" \
+    "$(ratio "$(median rowfs cold.stat_first seconds)" "$(median ext4 cold.stat_first seconds)") r/ext4" "" ""
+  row "  [info] cold pread, first after restart" ms "$(f "$(ms_of "$(median rowfs cold.pread_first seconds)")")" \
+    "$(f "$(ms_of "$(median passthrough cold.pread_first seconds)")")" \
+    "$(f "$(ms_of "$(median ext4 cold.pread_first seconds)")")" \
+    "$(ratio "$(median rowfs cold.pread_first seconds)" "$(median ext4 cold.pread_first seconds)") r/ext4" "" ""
+  row "  [info] same, open + pread + close" ms "$(f "$(ms_of "$r")")" "$(f "$(ms_of "$p")")" \
+    "$(f "$(ms_of "$e")")" "$(ratio "$r" "$e") r/ext4" "" ""
+  d=$(median rowfs append10.db_bytes value); s=$(median rowfs append10.file_bytes value)
+  row "10 MiB + $APPENDS appends: DB bytes (du -sb)" MiB "$(f "$(mib_b "$d")")" - - \
+    "$(ratio "$d" "$s") x file" "<= 3x file" "$(verdict "$(check 'a <= 3 * b' "$d" "$s")")"
+  d=$(median rowfs append10u.db_bytes value); s=$(median rowfs append10u.file_bytes value)
+  row "  [info] same, 10,000,000-byte column" MiB "$(f "$(mib_b "$d")")" - - \
+    "$(ratio "$d" "$s") x file" "" ""
+  a1=$(median rowfs append1.append_seconds value); a100=$(median rowfs append100.append_seconds value)
+  row "time per append, 100 MiB vs 1 MiB column" ms "$(f "$(ms_of "$a100")")" \
+    "$(f "$(ms_of "$(median passthrough append100.append_seconds value)")")" \
+    "$(f "$(ms_of "$(median ext4 append100.append_seconds value)")")" \
+    "$(ratio "$a100" "$a1") x 1 MiB" "<= 2x (1 MiB's)" "$(verdict "$(check 'a <= 2 * b' "$a100" "$a1")")"
+  row "  [info] time per append, 1 MiB column" ms "$(f "$(ms_of "$a1")")" \
+    "$(f "$(ms_of "$(median passthrough append1.append_seconds value)")")" \
+    "$(f "$(ms_of "$(median ext4 append1.append_seconds value)")")" "" "" ""
+  row "  [info] time per append, 10 MiB column" ms \
+    "$(f "$(ms_of "$(median rowfs append10.append_seconds value)")")" - - "" "" ""
+  for mode in delete wal; do
+    d=$(median rowfs "sqlite_$mode.db_bytes" value); s=$(median rowfs "sqlite_$mode.file_bytes" value)
+    M=${mode^^}
+    if [[ $mode == delete ]]; then tg="<= 20x file"; v=$(verdict "$(check 'a <= 20 * b' "$d" "$s")")
+    else tg="(information)"; v=""; fi
+    row "sqlite $M, $SQL_TX tx: DB bytes" MiB "$(f "$(mib_b "$d")")" - - \
+      "$(ratio "$d" "$s") x file ($(f "$(mib_b "$s")") MiB)" "$tg" "$v"
+    r=$(median rowfs "sqlite_$mode.seconds" value); p=$(median passthrough "sqlite_$mode.seconds" value)
+    e=$(median ext4 "sqlite_$mode.seconds" value)
+    row "  [info] sqlite $M, $SQL_TX tx: time" s "$(f "$r")" "$(f "$p")" "$(f "$e")" \
+      "$(ratio "$p" "$r") pt/r" "" ""
+  done
+  b=$(median rowfs ls_versions.read_bytes value)
+  row "cold ls -l, row of 201 versions: read_bytes" KiB "$(f "$(mib_of "$b")")" - - \
+    "$(f "$(ms_of "$(median rowfs ls_versions.seconds value)")") ms" "< 1 MiB from disk" \
+    "$(verdict "$(check 'a < 1048576' "$b" 0)")"
+  fs=$(median rowfs datasets.first_seconds value); ls_=$(median rowfs datasets.last_seconds value)
+  bt=$(median rowfs datasets.batch value)
+  md=$(median rowfs datasets.made value)
+  row "mkdir of ${md:-?}/$DATASETS datasets: last vs first ${bt:-?}" s "$(f "$ls_")" - - \
+    "$(ratio "$ls_" "$fs") x $(f "$fs")s" "<= 2x the first" "$(verdict "$(check 'a <= 2 * b' "$ls_" "$fs")")"
+  m=$(median rowfs datasets.mounted value); st=$(median rowfs datasets.start_seconds value)
+  rss=$(median rowfs datasets.rss_kib value)
+  row "remount ${md:-?} datasets, ulimit -n 1024" s "$(f "$st")" - - \
+    "RSS $(f "$(mib_of "$rss")") MiB" "mounts" "$(verdict "$(check 'a == 1' "$m" 0)")"
+  if want small; then
+    echo
+    echo "small-file phases, old ($OLD_REV) vs new ($REV) rowfs binaries, alternating in each run" \
+      "(fs_bench, $VALUE_BYTES-byte files; rates, higher is faster)"
+    echo "(new, old: medians; ratio: the median of the runs' new/old, each run pairing the two" \
+      "binaries back to back; the ratio of the medians beside it)"
+    row phase unit new old "" "ratio (of medians)" target verdict
+    for shape in grid row; do
+      for l in "${SMALL_FILE_LABELS[@]}"; do
+        [[ $shape == row && $l == mkdir ]] && continue
+        n=$(median rowfs_new "$shape.$l" rate); o=$(median rowfs_old "$shape.$l" rate)
+        [[ -n $n || -n $o ]] || continue
+        pr=$(paired_ratio "$shape.$l")
+        row "$shape: $l" "ops/s" "$(f "$n")" "$(f "$o")" "" "$(fmt "$pr") ($(ratio "$n" "$o")) new/old" \
+          ">= 0.9 (10% noise)" "$(verdict "$(check 'a >= 0.9' "$pr" 0)")"
+      done
+    done
+  fi
+  echo
+  echo "information"
+  for mib in "${SEQ_SIZES[@]}"; do
+    echo "  rowfs RSS, $mib MiB write: idle $(f "$(mib_of "$(median rowfs "seq$mib.rss_idle_kib" value)")")," \
+      "peak $(f "$(mib_of "$(median rowfs "seq$mib.rss_hwm_kib" value)")")," \
+      "after close $(f "$(mib_of "$(median rowfs "seq$mib.rss_after_write_kib" value)")")," \
+      "after flush + cold read $(f "$(mib_of "$(median rowfs "seq$mib.rss_after_read_kib" value)")") MiB"
+  done
+  echo "  rowfs, 5 sparse files: close of all five $(f "$(median rowfs sparse.close_seconds value)") s;" \
+    "RSS after close $(f "$(mib_of "$(median rowfs sparse.rss_after_kib value)")") MiB," \
+    "2 s later $(f "$(mib_of "$(median rowfs sparse.rss_after_2s_kib value)")") MiB;" \
+    "DB after flush $(f "$(mib_b "$(median rowfs sparse.db_bytes value)")") MiB"
+  echo "  rowfs daemon's read_bytes (/proc/PID/io) per cold stat $(f "$(median rowfs cold.stat_read_bytes value)")," \
+    "per cold 4 KiB pread $(f "$(median rowfs cold.pread_read_bytes value)") (medians)"
+  echo "  rowfs ls -l of the 201-version row: $(median rowfs ls_versions.entries value) entries," \
+    "$(f "$(ms_of "$(median rowfs ls_versions.seconds value)")") ms (fresh daemon, caches dropped;" \
+    "one 10 MiB write then $APPENDS appends)"
+  echo "  rowfs sqlite versions of the db column kept: DELETE $(median rowfs sqlite_delete.versions value)," \
+    "WAL $(median rowfs sqlite_wal.versions value); SQLite file $(median rowfs sqlite_delete.file_bytes value) /" \
+    "$(median rowfs sqlite_wal.file_bytes value) bytes"
+  if want datasets; then
+    echo "  datasets: fresh start $(f "$(median rowfs datasets.start_empty_seconds value)") s;" \
+      "after $(median rowfs datasets.made value) mkdirs RSS $(f "$(mib_of "$(median rowfs datasets.rss_made_kib value)")") MiB," \
+      "$(median rowfs datasets.fds_made value) fds; unmount $(f "$(median rowfs datasets.stop_seconds value)") s;" \
+      "DB $(f "$(mib_b "$(median rowfs datasets.db_bytes value)")") MiB"
+    echo "  datasets remount: limit $(values rowfs datasets.nofile value), $(median rowfs datasets.fds value) fds" \
+      "after start, $(median rowfs datasets.fds_after_use value) after use; $(median rowfs datasets.listed value) listed;" \
+      "usable $(median rowfs datasets.usable value)"
+  fi
+  echo "  (ratios: r/pt, r/ext4 = rowfs / peer; for times lower is better, for MiB/s higher)"
+  if [[ -s $NOTES ]]; then
+    echo
+    echo "anomalies"
+    sed 's/^/  /' "$NOTES"
+  fi
+  echo
+  echo "logs and raw results: $LOG_DIR"
+}
+
+if [[ -n ${REPORT_ONLY:-} ]]; then
+  # The table of an earlier run, from its results (e.g. after a change to
+  # the report).
+  LOG_DIR=${REPORT_ONLY%/}
+  RESULTS=$LOG_DIR/results.txt NOTES=$LOG_DIR/notes.txt
+  [[ -f $RESULTS && -f $LOG_DIR/meta.sh ]] || die "$LOG_DIR has no results.txt and meta.sh"
+  # shellcheck disable=SC1091
+  source "$LOG_DIR/meta.sh"
+  report
+  exit 0
+fi
 
 # ---------------------------------------------------------------- build
 
@@ -379,8 +564,6 @@ append_loop() {
     echo "$t0 $t1"
   done | awk '{ printf "%.6f\n", $2 - $1 }'
 }
-median_of() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2];
-  else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 phase_append() {  # RUN
   local run=$1 f size before after t n mib sys dir
@@ -581,159 +764,9 @@ if want datasets; then
 fi
 TOTAL=$(elapsed "$START" "$EPOCHREALTIME")
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+CPUS=$(nproc) KERNEL=$(uname -r) STAMP=$(date -u +%Y-%m-%dT%H:%MZ) REV=$(git rev-parse --short HEAD)
+for v in RUNS PHASES DATASETS OLD_REV ROWFS_OPTS TOTAL LOAD_BEFORE LOAD_AFTER CPUS KERNEL STAMP REV; do
+  printf '%s=%q\n' "$v" "${!v}"
+done >"$LOG_DIR/meta.sh"   # for REPORT_ONLY
+report | tee "$LOG_DIR/summary.txt"
 
-# ---------------------------------------------------------------- report
-
-mib_of() { awk -v v="$1" 'BEGIN { if (v == "") print ""; else printf "%.1f\n", v / 1024 }'; }  # KiB
-mib_b() { awk -v v="$1" 'BEGIN { if (v == "") print ""; else printf "%.3f\n", v / 1048576 }'; }  # bytes
-ms_of() { awk -v v="$1" 'BEGIN { if (v == "") print ""; else printf "%.3f\n", v * 1000 }'; }  # s
-row() {  # MEASURE UNIT ROWFS PT EXT4 RATIO TARGET VERDICT
-  printf '%-44s %-6s %9s %9s %9s  %-22s %-22s %s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$7" "$8"
-}
-f() { fmt "$1"; }
-
-{
-  echo
-  echo "rowfs storage benchmark (format 2) on $(nproc) CPUs, $(uname -r);" \
-    "$(date -u +%Y-%m-%dT%H:%MZ); rowfs $(git rev-parse --short HEAD)"
-  echo "median of $RUNS runs; rowfs -o ${ROWFS_OPTS:-(defaults)}; passthrough_ll: default cache" \
-    "mode over ext4; contents random (incompressible)"
-  echo "load average before/after: $LOAD_BEFORE / $LOAD_AFTER; wall time ${TOTAL%.*} s"
-  echo
-  row measure unit rowfs passthru ext4 ratio target verdict
-  for mib in "${SEQ_SIZES[@]}"; do
-    name=$([[ $mib == 1024 ]] && echo "1 GiB" || echo "$mib MiB")
-    r=$(median rowfs "seq$mib.write" rate); p=$(median passthrough "seq$mib.write" rate)
-    e=$(median ext4 "seq$mib.write" rate)
-    row "seq write $name (dd bs=1M, through close)" MiB/s "$(f "$r")" "$(f "$p")" "$(f "$e")" \
-      "$(ratio "$r" "$p") r/pt" ">= 0.5x passthrough" "$(verdict "$(check 'a >= 0.5 * b' "$r" "$p")")"
-  done
-  for mib in "${SEQ_SIZES[@]}"; do
-    name=$([[ $mib == 1024 ]] && echo "1 GiB" || echo "$mib MiB")
-    r=$(median rowfs "seq$mib.read_cold" rate); p=$(median passthrough "seq$mib.read_cold" rate)
-    e=$(median ext4 "seq$mib.read_cold" rate)
-    row "seq read $name cold" MiB/s "$(f "$r")" "$(f "$p")" "$(f "$e")" \
-      "$(ratio "$r" "$p") r/pt" ">= 1x passthrough" "$(verdict "$(check 'a >= b' "$r" "$p")")"
-  done
-  idle=$(median rowfs seq1024.rss_idle_kib value); hwm=$(median rowfs seq1024.rss_hwm_kib value)
-  g=$(median rowfs seq1024.rss_growth_kib value)
-  row "daemon RSS writing 1 GiB: peak - idle" MiB "$(f "$(mib_of "$g")")" - - \
-    "idle $(f "$(mib_of "$idle")"), peak $(f "$(mib_of "$hwm")")" "<= 64 MiB above idle" \
-    "$(verdict "$(check 'a <= 64 * 1024' "$g" 0)")"
-  hwm=$(median rowfs sparse.rss_hwm_kib value); idle=$(median rowfs sparse.rss_idle_kib value)
-  row "daemon peak RSS, 5 open files pwrite@1GiB-1" MiB "$(f "$(mib_of "$hwm")")" - - \
-    "idle $(f "$(mib_of "$idle")")" "<= 256 MiB total" "$(verdict "$(check 'a <= 256 * 1024' "$hwm" 0)")"
-  r=$(median rowfs cold.stat seconds); p=$(median passthrough cold.stat seconds)
-  e=$(median ext4 cold.stat seconds)
-  row "cold stat, 512 MiB column" ms "$(f "$(ms_of "$r")")" "$(f "$(ms_of "$p")")" \
-    "$(f "$(ms_of "$e")")" "$(ratio "$r" "$e") r/ext4" "<= 2x ext4" "$(verdict "$(check 'a <= 2 * b' "$r" "$e")")"
-  r=$(median rowfs cold.pread seconds); p=$(median passthrough cold.pread seconds)
-  e=$(median ext4 cold.pread seconds)
-  row "cold 4 KiB pread at random offset, 512 MiB" ms "$(f "$(ms_of "$r")")" "$(f "$(ms_of "$p")")" \
-    "$(f "$(ms_of "$e")")" "$(ratio "$r" "$e") r/ext4" "<= 5x ext4" "$(verdict "$(check 'a <= 5 * b' "$r" "$e")")"
-  r=$(median rowfs cold.open_pread seconds); p=$(median passthrough cold.open_pread seconds)
-  e=$(median ext4 cold.open_pread seconds)
-  row "  [info] cold stat, first after restart" ms "$(f "$(ms_of "$(median rowfs cold.stat_first seconds)")")" \
-    "$(f "$(ms_of "$(median passthrough cold.stat_first seconds)")")" \
-    "$(f "$(ms_of "$(median ext4 cold.stat_first seconds)")")" \
-    "$(ratio "$(median rowfs cold.stat_first seconds)" "$(median ext4 cold.stat_first seconds)") r/ext4" "" ""
-  row "  [info] cold pread, first after restart" ms "$(f "$(ms_of "$(median rowfs cold.pread_first seconds)")")" \
-    "$(f "$(ms_of "$(median passthrough cold.pread_first seconds)")")" \
-    "$(f "$(ms_of "$(median ext4 cold.pread_first seconds)")")" \
-    "$(ratio "$(median rowfs cold.pread_first seconds)" "$(median ext4 cold.pread_first seconds)") r/ext4" "" ""
-  row "  [info] same, open + pread + close" ms "$(f "$(ms_of "$r")")" "$(f "$(ms_of "$p")")" \
-    "$(f "$(ms_of "$e")")" "$(ratio "$r" "$e") r/ext4" "" ""
-  d=$(median rowfs append10.db_bytes value); s=$(median rowfs append10.file_bytes value)
-  row "10 MiB + $APPENDS appends: DB bytes (du -sb)" MiB "$(f "$(mib_b "$d")")" - - \
-    "$(ratio "$d" "$s") x file" "<= 3x file" "$(verdict "$(check 'a <= 3 * b' "$d" "$s")")"
-  d=$(median rowfs append10u.db_bytes value); s=$(median rowfs append10u.file_bytes value)
-  row "  [info] same, 10,000,000-byte column" MiB "$(f "$(mib_b "$d")")" - - \
-    "$(ratio "$d" "$s") x file" "" ""
-  a1=$(median rowfs append1.append_seconds value); a100=$(median rowfs append100.append_seconds value)
-  row "time per append, 100 MiB vs 1 MiB column" ms "$(f "$(ms_of "$a100")")" \
-    "$(f "$(ms_of "$(median passthrough append100.append_seconds value)")")" \
-    "$(f "$(ms_of "$(median ext4 append100.append_seconds value)")")" \
-    "$(ratio "$a100" "$a1") x 1 MiB" "<= 2x (1 MiB's)" "$(verdict "$(check 'a <= 2 * b' "$a100" "$a1")")"
-  row "  [info] time per append, 1 MiB column" ms "$(f "$(ms_of "$a1")")" \
-    "$(f "$(ms_of "$(median passthrough append1.append_seconds value)")")" \
-    "$(f "$(ms_of "$(median ext4 append1.append_seconds value)")")" "" "" ""
-  row "  [info] time per append, 10 MiB column" ms \
-    "$(f "$(ms_of "$(median rowfs append10.append_seconds value)")")" - - "" "" ""
-  for mode in delete wal; do
-    d=$(median rowfs "sqlite_$mode.db_bytes" value); s=$(median rowfs "sqlite_$mode.file_bytes" value)
-    M=${mode^^}
-    if [[ $mode == delete ]]; then tg="<= 20x file"; v=$(verdict "$(check 'a <= 20 * b' "$d" "$s")")
-    else tg="(information)"; v=""; fi
-    row "sqlite $M, $SQL_TX tx: DB bytes" MiB "$(f "$(mib_b "$d")")" - - \
-      "$(ratio "$d" "$s") x file ($(f "$(mib_b "$s")") MiB)" "$tg" "$v"
-    r=$(median rowfs "sqlite_$mode.seconds" value); p=$(median passthrough "sqlite_$mode.seconds" value)
-    e=$(median ext4 "sqlite_$mode.seconds" value)
-    row "  [info] sqlite $M, $SQL_TX tx: time" s "$(f "$r")" "$(f "$p")" "$(f "$e")" \
-      "$(ratio "$p" "$r") pt/r" "" ""
-  done
-  b=$(median rowfs ls_versions.read_bytes value)
-  row "cold ls -l, row of 201 versions: read_bytes" KiB "$(f "$(mib_of "$b")")" - - \
-    "$(f "$(ms_of "$(median rowfs ls_versions.seconds value)")") ms" "< 1 MiB from disk" \
-    "$(verdict "$(check 'a < 1048576' "$b" 0)")"
-  fs=$(median rowfs datasets.first_seconds value); ls_=$(median rowfs datasets.last_seconds value)
-  bt=$(median rowfs datasets.batch value)
-  md=$(median rowfs datasets.made value)
-  row "mkdir of ${md:-?}/$DATASETS datasets: last vs first ${bt:-?}" s "$(f "$ls_")" - - \
-    "$(ratio "$ls_" "$fs") x $(f "$fs")s" "<= 2x the first" "$(verdict "$(check 'a <= 2 * b' "$ls_" "$fs")")"
-  m=$(median rowfs datasets.mounted value); st=$(median rowfs datasets.start_seconds value)
-  rss=$(median rowfs datasets.rss_kib value)
-  row "remount ${md:-?} datasets, ulimit -n 1024" s "$(f "$st")" - - \
-    "RSS $(f "$(mib_of "$rss")") MiB" "mounts" "$(verdict "$(check 'a == 1' "$m" 0)")"
-  if want small; then
-    echo
-    echo "small-file phases, old ($OLD_REV) vs new ($(git rev-parse --short HEAD)) rowfs binaries," \
-      "alternating in each run (fs_bench, $VALUE_BYTES-byte files; rates, higher is faster)"
-    row phase unit new old "" ratio target verdict
-    for shape in grid row; do
-      for l in "${SMALL_FILE_LABELS[@]}"; do
-        [[ $shape == row && $l == mkdir ]] && continue
-        n=$(median rowfs_new "$shape.$l" rate); o=$(median rowfs_old "$shape.$l" rate)
-        [[ -n $n || -n $o ]] || continue
-        row "$shape: $l" "ops/s" "$(f "$n")" "$(f "$o")" "" "$(ratio "$n" "$o") new/old" \
-          ">= 0.9 (10% noise)" "$(verdict "$(check 'a >= 0.9 * b' "$n" "$o")")"
-      done
-    done
-  fi
-  echo
-  echo "information"
-  for mib in "${SEQ_SIZES[@]}"; do
-    echo "  rowfs RSS, $mib MiB write: idle $(f "$(mib_of "$(median rowfs "seq$mib.rss_idle_kib" value)")")," \
-      "peak $(f "$(mib_of "$(median rowfs "seq$mib.rss_hwm_kib" value)")")," \
-      "after close $(f "$(mib_of "$(median rowfs "seq$mib.rss_after_write_kib" value)")")," \
-      "after flush + cold read $(f "$(mib_of "$(median rowfs "seq$mib.rss_after_read_kib" value)")") MiB"
-  done
-  echo "  rowfs, 5 sparse files: close of all five $(f "$(median rowfs sparse.close_seconds value)") s;" \
-    "RSS after close $(f "$(mib_of "$(median rowfs sparse.rss_after_kib value)")") MiB," \
-    "2 s later $(f "$(mib_of "$(median rowfs sparse.rss_after_2s_kib value)")") MiB;" \
-    "DB after flush $(f "$(mib_b "$(median rowfs sparse.db_bytes value)")") MiB"
-  echo "  rowfs daemon's read_bytes (/proc/PID/io) per cold stat $(f "$(median rowfs cold.stat_read_bytes value)")," \
-    "per cold 4 KiB pread $(f "$(median rowfs cold.pread_read_bytes value)") (medians)"
-  echo "  rowfs ls -l of the 201-version row: $(median rowfs ls_versions.entries value) entries," \
-    "$(f "$(ms_of "$(median rowfs ls_versions.seconds value)")") ms (fresh daemon, caches dropped;" \
-    "one 10 MiB write then $APPENDS appends)"
-  echo "  rowfs sqlite versions of the db column kept: DELETE $(median rowfs sqlite_delete.versions value)," \
-    "WAL $(median rowfs sqlite_wal.versions value); SQLite file $(median rowfs sqlite_delete.file_bytes value) /" \
-    "$(median rowfs sqlite_wal.file_bytes value) bytes"
-  if want datasets; then
-    echo "  datasets: fresh start $(f "$(median rowfs datasets.start_empty_seconds value)") s;" \
-      "after $DATASETS mkdirs RSS $(f "$(mib_of "$(median rowfs datasets.rss_made_kib value)")") MiB," \
-      "$(median rowfs datasets.fds_made value) fds; unmount $(f "$(median rowfs datasets.stop_seconds value)") s;" \
-      "DB $(f "$(mib_b "$(median rowfs datasets.db_bytes value)")") MiB"
-    echo "  datasets remount: limit $(values rowfs datasets.nofile value), $(median rowfs datasets.fds value) fds" \
-      "after start, $(median rowfs datasets.fds_after_use value) after use; $(median rowfs datasets.listed value) listed;" \
-      "usable $(median rowfs datasets.usable value)"
-  fi
-  echo "  (ratios: r/pt, r/ext4 = rowfs / peer; for times lower is better, for MiB/s higher)"
-  if [[ -s $NOTES ]]; then
-    echo
-    echo "anomalies"
-    sed 's/^/  /' "$NOTES"
-  fi
-  echo
-  echo "logs and raw results: $LOG_DIR"
-} | tee "$LOG_DIR/summary.txt"
