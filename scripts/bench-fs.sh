@@ -61,6 +61,8 @@
 #   ROWFS_OPTS   extra rowfs -o options, e.g. entry_timeout=10,attr_timeout=10
 #   DB_BENCH_NUM keys per db_bench benchmark (default 100000)
 #   BUILD_DIR    build tree (default build-bench, configured without tests)
+#   ROWFS_BIN    the rowfs binary to measure (default BUILD_DIR/rowfs, built
+#                here); e.g. an older release's, built in its own tree
 #   WORK_PARENT  where the temporary directory goes; must be ext4 (/var/tmp)
 #
 # rowfs keeps its default max_file_size (1G), enough for the 256 MiB file.
@@ -88,14 +90,11 @@ PAR_THREADS=4
 PAR_FILES=10000   # in total
 GRID_DIRS=100 GRID_FILES=100 ROW_FILES=10000
 
-die() { echo "bench-fs: $*" >&2; exit 1; }
-note() { echo "bench-fs: $*" >&2; }
+BENCH_NAME=bench-fs
+# shellcheck source=scripts/bench-lib.sh
+source scripts/bench-lib.sh  # the cwd is the repository root
 
-[[ $EUID == 0 ]] || die "needs root (drop_caches, tmpfs mounts)"
-[[ -c /dev/fuse ]] || die "/dev/fuse is missing"
-for tool in fusermount3 gcc pkg-config ls findmnt; do
-  command -v "$tool" >/dev/null || die "$tool not found"
-done
+bench_require_root_fuse ls
 DB_BENCH=${DB_BENCH:-$(command -v db_bench || true)}
 [[ -n $DB_BENCH && -x $DB_BENCH ]] || die "db_bench not found (apt-get install rocksdb-tools)"
 LS=$(command -v ls)
@@ -111,22 +110,10 @@ mkdir -p "$BUILD_DIR"
 BUILD_DIR="$BUILD_DIR" scripts/build.sh -DROWFS_BUILD_TESTS=OFF \
   >"$BUILD_DIR/bench-fs-build.log" 2>&1 ||
   { tail -n 30 "$BUILD_DIR/bench-fs-build.log" >&2; die "build failed"; }
-ROWFS=$BUILD_DIR/rowfs
-FS_BENCH=$BUILD_DIR/tests/bench/fs_bench
-if [[ ! -x $FS_BENCH ]]; then
-  # tests/bench is only configured when Google Benchmark is installed;
-  # fs_bench itself needs nothing but the C++ library.
-  FS_BENCH=$BUILD_DIR/fs_bench
-  g++ -std=c++20 -O2 -Wall -Wextra -Wpedantic -Wshadow -Werror \
-    tests/bench/fs_bench.cc -o "$FS_BENCH" -pthread
-fi
-PASSTHROUGH=$BUILD_DIR/passthrough_ll
-if [[ ! -x $PASSTHROUGH || $EXAMPLES/passthrough_ll.c -nt $PASSTHROUGH ]]; then
-  note "building passthrough_ll from $EXAMPLES"
-  # shellcheck disable=SC2046
-  gcc -O2 -Wall "$EXAMPLES/passthrough_ll.c" $(pkg-config fuse3 --cflags --libs) \
-    -o "$PASSTHROUGH"
-fi
+ROWFS=${ROWFS_BIN:-$BUILD_DIR/rowfs}
+[[ -x $ROWFS ]] || die "$ROWFS is not an executable"
+build_fs_bench
+build_passthrough
 
 # ---------------------------------------------------------------- state
 
@@ -134,98 +121,18 @@ LOG_DIR=$BUILD_DIR/bench-fs/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$LOG_DIR"
 RESULTS=$LOG_DIR/results.txt   # "system phase key value" lines, one per run
 : >"$RESULTS"
-mkdir -p "$WORK_PARENT"
-WORK=$(mktemp -d "$WORK_PARENT/rowfs-bench-fs-XXXXXX")
-MOUNTS=()   # mountpoints to unmount on exit
-PIDS=()     # daemons started here
-
-cleanup() {
-  local status=$? m pid i
-  trap - EXIT INT TERM
-  for m in "${MOUNTS[@]}"; do
-    if mountpoint -q "$m" 2>/dev/null; then
-      fusermount3 -u "$m" 2>/dev/null || umount "$m" 2>/dev/null ||
-        fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
-    fi
-  done
-  for pid in "${PIDS[@]}"; do   # unmounted daemons exit by themselves
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-[[ $(findmnt -n -o FSTYPE --target "$WORK") == ext4 ]] ||
-  die "$WORK_PARENT is not on ext4 ($(findmnt -n -o FSTYPE --target "$WORK")); set WORK_PARENT"
+bench_work_setup rowfs-bench-fs
 
 # passthrough_ll keeps an O_PATH descriptor per inode the kernel knows.
 ulimit -n "$(cat /proc/sys/fs/nr_open)" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-EXT4=$WORK/ext4          # the ext4 peer and passthrough_ll's source
-PT_MNT=$WORK/pt          # passthrough_ll over $EXT4
 TMPFS=$WORK/tmpfs
-ROWFS_DB=$WORK/rowfs-db
-ROWFS_MNT=$WORK/rowfs
-mkdir -p "$EXT4" "$PT_MNT" "$TMPFS" "$ROWFS_MNT"
+mkdir -p "$TMPFS"
 
 if has tmpfs; then
   mount -t tmpfs -o size=2g,mode=0755 rowfs-bench "$TMPFS"
   MOUNTS+=("$TMPFS")
 fi
-
-drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
-
-# wait_mounted MNT PID LOG
-wait_mounted() {
-  local i
-  for ((i = 0; i < 600; i++)); do
-    mountpoint -q "$1" && return 0
-    kill -0 "$2" 2>/dev/null || { tail -n 20 "$3" >&2; die "daemon for $1 exited"; }
-    sleep 0.1
-  done
-  die "$1 was not mounted within 60 s"
-}
-
-# stop_daemon MNT PID: unmounts and waits for the daemon to exit.
-stop_daemon() {
-  local i
-  fusermount3 -u "$1" || die "cannot unmount $1"
-  for ((i = 0; i < 1200; i++)); do
-    kill -0 "$2" 2>/dev/null || { wait "$2" 2>/dev/null || true; return 0; }
-    sleep 0.1
-  done
-  die "daemon $2 of $1 did not exit within 120 s"
-}
-
-ROWFS_PID=
-start_rowfs() {  # [-o options beyond ROWFS_OPTS]
-  rm -rf "$ROWFS_DB"
-  local o=${1:-}${1:+${ROWFS_OPTS:+,}}$ROWFS_OPTS opts=()
-  [[ -n $o ]] && opts=(-o "$o")
-  "$ROWFS" -f "$ROWFS_DB" "$ROWFS_MNT" "${opts[@]}" >>"$LOG_DIR/rowfs.log" 2>&1 &
-  ROWFS_PID=$!
-  PIDS+=("$ROWFS_PID")
-  MOUNTS+=("$ROWFS_MNT")
-  wait_mounted "$ROWFS_MNT" "$ROWFS_PID" "$LOG_DIR/rowfs.log"
-}
-stop_rowfs() { stop_daemon "$ROWFS_MNT" "$ROWFS_PID"; rm -rf "$ROWFS_DB"; }
-
-PT_PID=
-start_passthrough() {  # [more -o options]
-  "$PASSTHROUGH" -f -o "source=$EXT4${1:+,$1}" "$PT_MNT" >>"$LOG_DIR/passthrough.log" 2>&1 &
-  PT_PID=$!
-  PIDS+=("$PT_PID")
-  MOUNTS+=("$PT_MNT")
-  wait_mounted "$PT_MNT" "$PT_PID" "$LOG_DIR/passthrough.log"
-}
-stop_passthrough() { stop_daemon "$PT_MNT" "$PT_PID"; }
 
 # The directory each system's phases work in.
 root_of() {
@@ -237,56 +144,12 @@ root_of() {
   esac
 }
 
-# bench SYSTEM LABEL PHASE DIR [fs_bench options]: one timed phase; records
-# "SYSTEM LABEL key value" for rate, seconds, ops and rowfs's req_* counts.
-bench() {
-  local sys=$1 label=$2 phase=$3 dir=$4 out
-  shift 4
-  local extra=()
-  [[ $sys == rowfs ]] && extra=(--stats "$ROWFS_MNT")
-  sync   # no phase pays for the write-back of the one before
-  if ! out=$("$FS_BENCH" "$phase" "$dir" --value-bytes "$VALUE_BYTES" "$@" "${extra[@]}" \
-    2>>"$LOG_DIR/fs_bench.err"); then
-    tail -n 5 "$LOG_DIR/fs_bench.err" >&2
-    die "$sys: $label ($phase $dir) failed"
-  fi
-  echo "$sys $label: $out" >>"$LOG_DIR/fs_bench.log"
-  awk -v s="$sys" -v l="$label" '{
-    for (i = 1; i <= NF; i++) {
-      split($i, kv, "=")
-      if (kv[1] ~ /^(rate|seconds|ops|close_seconds|req_.*)$/)
-        print s, l, kv[1], kv[2]
-    }
-  }' <<<"$out" >>"$RESULTS"
-}
-
 # The small-file, sequential and parallel phases of one system, one run.
 suite() {
   local sys=$1 root shape dir
   root=$(root_of "$sys")
-  mkdir -p "$root/grid" "$root/row/r" "$root/seq/r" "$root/par"
-  for shape in grid row; do
-    local opts=(--shape "$shape")
-    if [[ $shape == grid ]]; then
-      dir=$root/grid
-      opts+=(--dirs "$GRID_DIRS" --files "$GRID_FILES")
-      bench "$sys" grid.mkdir mkdir "$dir" "${opts[@]}"
-    else
-      dir=$root/row/r
-      opts+=(--files "$ROW_FILES")
-    fi
-    bench "$sys" "$shape.create" create "$dir" "${opts[@]}"
-    bench "$sys" "$shape.stat_warm" stat "$dir" "${opts[@]}" --warmup
-    drop_caches
-    bench "$sys" "$shape.stat_cold" stat "$dir" "${opts[@]}"
-    bench "$sys" "$shape.readdir" readdir "$dir" "${opts[@]}"
-    bench "$sys" "$shape.ls_l" ls-l "$dir" "${opts[@]}"
-    bench "$sys" "$shape.cat_warm" cat "$dir" "${opts[@]}" --warmup
-    drop_caches
-    bench "$sys" "$shape.cat_cold" cat "$dir" "${opts[@]}"
-    bench "$sys" "$shape.overwrite" overwrite "$dir" "${opts[@]}"
-    bench "$sys" "$shape.unlink" unlink "$dir" "${opts[@]}"
-  done
+  mkdir -p "$root/seq/r" "$root/par"
+  small_file_phases "$sys" "$root"
   bench "$sys" seq.write seqwrite "$root/seq/r" --size-mib "$SEQ_MIB" --block-kib 1024
   drop_caches
   bench "$sys" seq.read_cold seqread "$root/seq/r" --size-mib "$SEQ_MIB" --block-kib 1024
@@ -369,9 +232,6 @@ done
 
 # ---------------------------------------------------------------- listing
 
-now() { echo "$EPOCHREALTIME"; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", b - a }'; }
-vm_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
 # rowfs's ops_* counters as "kind count" lines.
 rowfs_ops() {
@@ -480,21 +340,6 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- report
 
-values() { awk -v s="$1" -v l="$2" -v k="$3" '$1 == s && $2 == l && $3 == k { print $4 }' "$RESULTS"; }
-median() {  # SYSTEM LABEL KEY; "" when nothing was measured
-  values "$1" "$2" "$3" | sort -g | awk '{ a[NR] = $1 }
-    END { if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2];
-          else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
-# fmt VALUE: a figure with sensible precision, "-" when missing.
-fmt() {
-  awk -v v="$1" 'BEGIN { if (v == "") print "-"; else if (v >= 1000) printf "%.0f\n", v;
-    else if (v >= 10) printf "%.1f\n", v; else printf "%.3f\n", v }'
-}
-ratio() {  # A / B, "-" when either is missing
-  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-";
-    else printf "%.2f\n", a / b }'
-}
 # Ratios of rates are rowfs/peer (>1: rowfs faster); for times (seconds)
 # they are peer/rowfs, so >1 means rowfs is faster there too.
 speedup() {  # KEY ROWFS PEER
@@ -532,11 +377,6 @@ ROWS_ROW=(
   "rows.ls_l|$LS_ROWS rows: ls -l|s|seconds|"
 )
 
-verdict() { awk -v c="$1" 'BEGIN { print (c == "" ? "n/a" : (c ? "MET" : "MISSED")) }'; }
-# check EXPR with a, b bound (awk); empty input gives "".
-check() {
-  awk -v a="$2" -v b="$3" "BEGIN { if (a == \"\" || b == \"\") print \"\"; else print ($1) ? 1 : 0 }"
-}
 req_per_op() {  # LABEL KINDS...: median requests of those kinds per operation
   local label=$1 ops total=0 k v
   shift
