@@ -9,18 +9,21 @@
 
 namespace rowfs {
 
-Status ContentSpace::Load() {
+Status ContentSpace::LoadLocked() {
+  if (loaded_) return Status::OK();
   std::string value;
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf_,
                                ToSlice(kContentCounterKey), &value);
-  std::lock_guard lock(mu_);
   if (s.IsNotFound()) {
     next_ = block_end_ = 1;
-    return Status::OK();
+  } else if (!s.ok()) {
+    return Status::FromRocksDB(s, "reading the content counter");
+  } else if (value.size() != 8) {
+    return Status::Corruption("content counter");
+  } else {
+    next_ = block_end_ = DecodeFixed64BE(value.data());
   }
-  if (!s.ok()) return Status::FromRocksDB(s, "reading the content counter");
-  if (value.size() != 8) return Status::Corruption("content counter");
-  next_ = block_end_ = DecodeFixed64BE(value.data());
+  loaded_ = true;
   return Status::OK();
 }
 
@@ -63,6 +66,7 @@ Status ContentSpace::WriteChunks(uint64_t content,
 
 Status ContentSpace::NewContent(uint64_t* content) {
   std::lock_guard lock(mu_);
+  ROWFS_RETURN_IF_ERROR(LoadLocked());
   if (next_ == block_end_) {
     // Persist the end of the next block before handing out any id of it.
     std::string value;
@@ -93,12 +97,14 @@ void ContentSpace::Unpin(const std::vector<uint64_t>& contents) {
   }
 }
 
-void ContentSpace::PinnedLocked(std::vector<uint64_t>* pinned,
-                                uint64_t* next) const {
+Status ContentSpace::PinnedLocked(std::vector<uint64_t>* pinned,
+                                  uint64_t* next) {
   std::lock_guard lock(mu_);
+  ROWFS_RETURN_IF_ERROR(LoadLocked());
   pinned->clear();
   for (const auto& kv : pins_) pinned->push_back(kv.first);
   *next = next_;
+  return Status::OK();
 }
 
 }  // namespace rowfs

@@ -37,8 +37,6 @@ class ContentSpace : public ChunkIO {
 
   ContentSpace(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf)
       : db_(db), cf_(cf) {}
-  // Reads the persisted counter. Must be called once before NewContent.
-  Status Load();
 
   Status ReadChunk(uint64_t content, uint32_t index, std::string* out) override;
   Status WriteChunks(uint64_t content,
@@ -54,13 +52,18 @@ class ContentSpace : public ChunkIO {
   std::shared_mutex& protect_mu() { return protect_mu_; }
   // The pinned contents and the first id never handed out, as of now.
   // REQUIRES: protect_mu() held exclusively.
-  void PinnedLocked(std::vector<uint64_t>* pinned, uint64_t* next) const;
+  Status PinnedLocked(std::vector<uint64_t>* pinned, uint64_t* next);
 
  private:
   rocksdb::DB* const db_;
   rocksdb::ColumnFamilyHandle* const cf_;
   std::shared_mutex protect_mu_;
   mutable std::mutex mu_;
+  // Reads the persisted counter the first time it is needed (not at open:
+  // a database of many datasets would read one key of each at start).
+  Status LoadLocked();
+
+  bool loaded_ = false;                     // guarded by mu_
   uint64_t next_ = 1;                       // guarded by mu_
   uint64_t block_end_ = 1;                  // guarded by mu_; persisted
   std::unordered_map<uint64_t, int> pins_;  // guarded by mu_

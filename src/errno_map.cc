@@ -47,6 +47,8 @@ int ToErrno(const Status& s) {
       return ESTALE;
     case C::kPermissionDenied:
       return EACCES;
+    case C::kTooManyFiles:
+      return EMFILE;
   }
   return EIO;
 }
@@ -57,6 +59,7 @@ bool IsRefusal(const Status& s) {
     case C::kIOError:
     case C::kCorruption:
     case C::kNoSpace:
+    case C::kTooManyFiles:
     case C::kBusy:
       return false;
     default:

@@ -143,22 +143,6 @@ std::string HumanBytes(uint64_t bytes) {
   return buf;
 }
 
-std::string FamilyLabel(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-                        const std::string& family) {
-  if (family == rocksdb::kDefaultColumnFamilyName) return "rowfs's records";
-  std::string dataset;
-  rocksdb::Status s = db == nullptr || cf == nullptr
-                          ? rocksdb::Status::NotFound()
-                          : db->Get(rocksdb::ReadOptions(), cf,
-                                    ToSlice(kFamilyDatasetKey), &dataset);
-  if (s.ok() && dataset.empty()) return "a dropped dataset's family";
-  if (s.ok()) return "dataset " + EscapeForLog(dataset);
-  if (PooledFamilySeq(family)) {
-    return s.IsNotFound() ? "a spare family" : "family " + family;
-  }
-  return "dataset " + EscapeForLog(family);
-}
-
 Status InspectDatabase(const std::string& db_path,
                        std::vector<DamagedFile>* damaged,
                        std::string* summary) {
@@ -203,9 +187,16 @@ Status InspectDatabase(const std::string& db_path,
   if (db != nullptr) {
     std::vector<rocksdb::LiveFileMetaData> live;
     db->GetLiveFilesMetaData(&live);
-    std::map<std::string, std::string> labels;
+    FamilyRecords records;
     for (size_t i = 0; i < handles.size(); ++i) {
-      labels[names[i]] = FamilyLabel(db, handles[i], names[i]);
+      if (names[i] == rocksdb::kDefaultColumnFamilyName) {
+        // Unreadable records: families are called by their names.
+        if (!ReadFamilyRecords(db, handles[i], &records).ok()) records = {};
+      }
+    }
+    std::map<std::string, std::string> labels;
+    for (const std::string& name : names) {
+      labels[name] = FamilyLabel(records, name);
     }
     for (const auto& f : live) {
       const std::string where =

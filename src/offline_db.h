@@ -4,7 +4,6 @@
 #ifndef ROWFS_SRC_OFFLINE_DB_H_
 #define ROWFS_SRC_OFFLINE_DB_H_
 
-#include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/options.h>
 
@@ -64,13 +63,6 @@ struct DamagedFile {
 // receives a line about what was verified.
 Status InspectDatabase(const std::string& db_path,
                        std::vector<DamagedFile>* damaged, std::string* summary);
-
-// What a family holds, for reports: "rowfs's records", "dataset NAME",
-// "a spare family" or "a dropped dataset's family" (records.h,
-// kFamilyDatasetKey). `db` and `cf` may be null (then the family's name
-// decides).
-std::string FamilyLabel(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-                        const std::string& family);
 
 // "12.3 MiB".
 std::string HumanBytes(uint64_t bytes);

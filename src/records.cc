@@ -104,6 +104,18 @@ std::string DatasetRecordKey(std::string_view dataset) {
   return key;
 }
 
+std::string FamilyRecordKey(std::string_view dataset) {
+  std::string key = "family/";
+  key.append(dataset);
+  return key;
+}
+
+std::string DroppedFamilyKey(std::string_view family) {
+  std::string key = "dropped/";
+  key.append(family);
+  return key;
+}
+
 std::string PooledFamilyName(uint64_t seq) { return "@" + std::to_string(seq); }
 
 std::optional<uint64_t> PooledFamilySeq(std::string_view family) {

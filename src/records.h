@@ -5,12 +5,19 @@
 #ifndef ROWFS_SRC_RECORDS_H_
 #define ROWFS_SRC_RECORDS_H_
 
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
 #include "rowfs/status.h"
 #include "rowfs/store.h"
+
+namespace rocksdb {
+class ColumnFamilyHandle;
+class DB;
+}  // namespace rocksdb
 
 namespace rowfs {
 
@@ -45,15 +52,32 @@ inline constexpr std::string_view kDatasetFormatKey = {"\0f", 2};
 // Families are made ahead of need in batches (creating one rewrites
 // RocksDB's OPTIONS file, which lists every family: one at a time, making
 // the n-th dataset would cost O(n)). A pooled family is named '@' and a
-// sequence number ('@' begins no dataset name) and belongs to the dataset
-// named by its kFamilyDatasetKey; one without that key is a spare. A family
-// with any other name (made by format 1, or by a repair) and no such key is
-// the dataset of its name. An empty value marks a dropped dataset's family,
-// which is dropped from RocksDB later, several at once (as they are made).
-inline constexpr std::string_view kFamilyDatasetKey = {"\0d", 2};
+// sequence number ('@' begins no dataset name); FamilyRecordKey(dataset)
+// names the pooled family a dataset holds. DroppedFamilyKey(family) marks
+// the family of a dropped dataset, dropped from RocksDB later, several at
+// once. A pooled family neither named nor marked is a spare. A family with
+// any other name (made by format 1, or by a repair) is the dataset of its
+// name. Making or dropping a dataset writes nothing into its family: an
+// unused dataset then costs no flush (and RocksDB's work per flush grows
+// with the number of families). Pooled families are format 2 by birth.
+std::string FamilyRecordKey(std::string_view dataset);
+std::string DroppedFamilyKey(std::string_view family);
 std::string PooledFamilyName(uint64_t seq);
 // The sequence number of a pooled family's name; nullopt for other names.
 std::optional<uint64_t> PooledFamilySeq(std::string_view family);
+
+// Which pooled family holds which dataset, and the families of dropped
+// datasets not yet dropped from RocksDB. (Defined in store_families.cc.)
+struct FamilyRecords {
+  std::map<std::string, std::string> dataset_of;  // family -> dataset
+  std::set<std::string> dropped;
+};
+Status ReadFamilyRecords(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta_cf,
+                         FamilyRecords* out);
+// What a family holds, for reports: "rowfs's records", "dataset NAME", "a
+// dropped dataset's family" or "family @N (no dataset)".
+std::string FamilyLabel(const FamilyRecords& records,
+                        const std::string& family);
 // Where an interrupted format upgrade resumes (the last key converted).
 inline constexpr std::string_view kUpgradeProgressKey = "upgrade/progress";
 // The dataset's next unused content id block: 8 bytes BE. Ids below it may

@@ -384,14 +384,27 @@ Status AfterRepair(const std::string& db_path,
   }
   if (names_before.empty()) wanted.insert(records.begin(), records.end());
   wanted.erase(rocksdb::kDefaultColumnFamilyName);
+  FamilyRecords family_records;
+  if (!ReadFamilyRecords(open.db, meta, &family_records).ok()) {
+    family_records = {};
+  }
+  for (const auto& [family, dataset] : family_records.dataset_of) {
+    // A dataset held by a pooled family: that family (made again, empty,
+    // when it lost every table file), never one named after the dataset.
+    wanted.erase(dataset);
+    wanted.insert(family);
+  }
+  for (const std::string& family : family_records.dropped) {
+    wanted.erase(family);
+  }
   for (const std::string& name : wanted) {
     if (open.families.count(name) != 0) continue;
     rocksdb::ColumnFamilyHandle* h = nullptr;
     s = open.db->CreateColumnFamily(cf, name, &h);
     if (!s.ok()) return Status::FromRocksDB(s, "making dataset " + name);
     open.families[name] = h;
-    std::printf("dataset %s: no table file left, made again (empty)\n",
-                name.c_str());
+    std::printf("%s: no table file left, made again (empty)\n",
+                FamilyLabel(family_records, name).c_str());
   }
 
   // Format 2 (the database says so in "default" or in any dataset): every
@@ -407,6 +420,7 @@ Status AfterRepair(const std::string& db_path,
               value == std::to_string(Store::kFormat);
     for (auto& [name, h] : open.families) {
       if (name == rocksdb::kDefaultColumnFamilyName) continue;
+      format2 |= PooledFamilySeq(name).has_value();  // made by format 2
       format2 |= open.db
                      ->Get(rocksdb::ReadOptions(), h,
                            ToSlice(kDatasetFormatKey), &value)
@@ -417,9 +431,16 @@ Status AfterRepair(const std::string& db_path,
   if (format2) {
     fixes.Put(meta, ToSlice(kFormatRecordKey), std::to_string(Store::kFormat));
   }
-  for (auto& [name, h] : open.families) {
-    if (name == rocksdb::kDefaultColumnFamilyName) continue;
-    if (format2) {
+  for (auto& [family, h] : open.families) {
+    if (family == rocksdb::kDefaultColumnFamilyName) continue;
+    if (family_records.dropped.count(family) != 0) continue;
+    std::string name = family;  // the dataset's
+    if (PooledFamilySeq(family)) {
+      // Format 2 by birth; a spare stays empty.
+      auto held = family_records.dataset_of.find(family);
+      if (held == family_records.dataset_of.end()) continue;
+      name = held->second;
+    } else if (format2) {
       fixes.Put(h, ToSlice(kDatasetFormatKey), std::to_string(Store::kFormat));
     }
     if (records.count(name) == 0) {

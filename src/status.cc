@@ -50,6 +50,8 @@ std::string_view CodeName(Status::Code code) {
       return "Stale";
     case C::kPermissionDenied:
       return "PermissionDenied";
+    case C::kTooManyFiles:
+      return "TooManyFiles";
   }
   return "Unknown";
 }
@@ -100,6 +102,9 @@ Status Status::FromRocksDB(const rocksdb::Status& s, std::string_view context) {
       if (s.ToString().find("Permission denied") != std::string::npos) {
         return PermissionDenied(msg);
       }
+      if (s.ToString().find("Too many open files") != std::string::npos) {
+        return TooManyFiles(msg);
+      }
       return IOError(msg);
     default:
       return IOError(msg);
@@ -132,6 +137,9 @@ Status Status::FromErrno(int err, std::string_view context) {
       return NoSpace(msg);
     case EROFS:
       return ReadOnly(msg);
+    case EMFILE:
+    case ENFILE:
+      return TooManyFiles(msg);
     case ENAMETOOLONG:
       return NameTooLong(msg);
     case EINVAL:

@@ -57,8 +57,8 @@ Status Store::CreateDataset(std::string_view name, const Attrs& attrs) {
   wb.Put(impl_->meta_cf, DatasetRecordKey(name),
          EncodeDatasetRecord(attrs, Policy{}));
   wb.Put(impl_->meta_cf, FloorRecordKey(name), floor);
-  wb.Put(family.handle, ToSlice(kDatasetFormatKey), std::to_string(kFormat));
-  wb.Put(family.handle, ToSlice(kFamilyDatasetKey), ToSlice(name));
+  // Nothing in the family itself (records.h, FamilyRecordKey).
+  wb.Put(impl_->meta_cf, FamilyRecordKey(name), family.handle->GetName());
   Status s = impl_->Commit(&wb, WriteOptions{.sync = true}, "create dataset");
   if (!s.ok()) {
     impl_->spare_families.push_back(family);  // still unused
@@ -95,7 +95,8 @@ Status Store::DropDataset(std::string_view name, bool force) {
   rocksdb::WriteBatch wb;
   wb.Delete(impl_->meta_cf, DatasetRecordKey(name));
   wb.Delete(impl_->meta_cf, FloorRecordKey(name));
-  wb.Put(ds->cf, ToSlice(kFamilyDatasetKey), rocksdb::Slice());
+  wb.Delete(impl_->meta_cf, FamilyRecordKey(name));
+  wb.Put(impl_->meta_cf, DroppedFamilyKey(ds->cf->GetName()), "");
   ROWFS_RETURN_IF_ERROR(
       impl_->Commit(&wb, WriteOptions{.sync = true}, "drop dataset"));
   ds->dropped = true;

@@ -1,10 +1,12 @@
 // Dataset families: which dataset each RocksDB family holds, and the pool
 // of spare families that makes creating a dataset cost the same at 10,000
-// datasets as at 10 (see kFamilyDatasetKey in records.h).
+// datasets as at 10 (see FamilyRecordKey in records.h).
 #include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <memory>
 
 #include "coding.h"
 #include "logging.h"
@@ -26,6 +28,50 @@ size_t RefillSize(size_t families) {
 
 }  // namespace
 
+Status ReadFamilyRecords(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta_cf,
+                         FamilyRecords* out) {
+  *out = FamilyRecords{};
+  for (const bool dropped : {false, true}) {
+    const std::string begin =
+        dropped ? DroppedFamilyKey("") : FamilyRecordKey("");
+    std::string end = begin;
+    ++end.back();  // just past every key with the prefix
+    RangeIterator it(db, meta_cf, begin, std::move(end));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string name(ToView(it->key()).substr(begin.size()));
+      if (dropped) {
+        out->dropped.insert(name);
+      } else {
+        out->dataset_of[std::string(ToView(it->value()))] = name;
+      }
+    }
+    ROWFS_RETURN_IF_ERROR(
+        Status::FromRocksDB(it->status(), "reading the family records"));
+  }
+  return Status::OK();
+}
+
+std::string FamilyLabel(const FamilyRecords& records,
+                        const std::string& family) {
+  if (family == rocksdb::kDefaultColumnFamilyName) return "rowfs's records";
+  if (records.dropped.count(family) != 0) return "a dropped dataset's family";
+  auto it = records.dataset_of.find(family);
+  if (it != records.dataset_of.end())
+    return "dataset " + EscapeForLog(it->second);
+  if (PooledFamilySeq(family)) return "family " + family + " (no dataset)";
+  return "dataset " + EscapeForLog(family);
+}
+
+namespace {
+
+bool FamilyIsEmpty(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, cf));
+  it->SeekToFirst();
+  return !it->Valid() && it->status().ok();
+}
+
+}  // namespace
+
 Status Store::Impl::AdoptFamilies(
     rocksdb::DB* instance, rocksdb::ColumnFamilyHandle* instance_meta_cf,
     const std::vector<std::string>& names,
@@ -33,24 +79,34 @@ Status Store::Impl::AdoptFamilies(
     const std::vector<std::shared_ptr<PolicyCell>>& policies,
     DatasetMap* loaded, std::vector<SpareFamily>* spares,
     std::vector<SpareFamily>* dropped, uint64_t* max_seq) {
-  Status s;
+  FamilyRecords records;
+  Status s = ReadFamilyRecords(instance, instance_meta_cf, &records);
   for (size_t i = 0; i < handles->size(); ++i) {
     rocksdb::ColumnFamilyHandle*& handle = (*handles)[i];
     if (handle == nullptr || handle == instance_meta_cf) continue;
     const auto seq = PooledFamilySeq(names[i]);
     if (seq) *max_seq = std::max(*max_seq, *seq);
-    std::string dataset;
-    rocksdb::Status gs = instance->Get(rocksdb::ReadOptions(), handle,
-                                       ToSlice(kFamilyDatasetKey), &dataset);
-    if (gs.IsNotFound() && !seq) {
-      dataset = names[i];  // named after its dataset
-    } else if (gs.IsNotFound() || (gs.ok() && dataset.empty())) {
-      (gs.ok() ? dropped : spares)->push_back({handle, policies[i]});
+    std::string dataset = names[i];  // a family named after its dataset
+    if (records.dropped.count(names[i]) != 0) {
+      dropped->push_back({handle, policies[i]});
       handle = nullptr;
       continue;
-    } else if (s.ok() && !gs.ok()) {
-      s = Status::FromRocksDB(
-          gs, "reading the dataset of family " + EscapeForLog(names[i]));
+    }
+    if (auto it = records.dataset_of.find(names[i]);
+        it != records.dataset_of.end()) {
+      dataset = it->second;
+    } else if (seq) {
+      if (FamilyIsEmpty(instance, handle)) {
+        spares->push_back({handle, policies[i]});
+        handle = nullptr;
+        continue;
+      }
+      // Data, but no dataset names it ("default" lost its record, in a
+      // repair): shown rather than hidden or reused.
+      dataset = "recovered." + std::to_string(*seq);
+      spdlog::error(
+          "family {} holds data but no dataset names it: shown as dataset {}",
+          names[i], dataset);
     }
     DatasetPtr ds;
     if (s.ok() && loaded->count(dataset) != 0) {
@@ -117,20 +173,32 @@ Status Store::Impl::DropMarkedFamilies(size_t at_least) {
   for (const DatasetPtr& ds : dropped_families) handles.push_back(ds->cf);
   rocksdb::Status s = db->DropColumnFamilies(handles);
   if (!s.ok()) {
-    // Marked in their families: dropped by a later call or the next start.
+    // Still marked: dropped by a later call or the next start.
     return Status::FromRocksDB(s, "dropping the families of dropped datasets");
   }
+  std::vector<std::string> families;
+  for (auto* h : handles) families.push_back(h->GetName());
   // Each handle goes with its Dataset's last user.
   dropped_families.clear();
-  return Status::OK();
+  return ForgetDroppedFamilies(families);
+}
+
+Status Store::Impl::ForgetDroppedFamilies(
+    const std::vector<std::string>& families) {
+  if (families.empty()) return Status::OK();
+  rocksdb::WriteBatch wb;
+  for (const std::string& f : families) wb.Delete(meta_cf, DroppedFamilyKey(f));
+  // A marker left by a crash names no family at the next start: forgotten
+  // then.
+  return Commit(&wb, WriteOptions{.sync = true}, "forgetting dropped families");
 }
 
 Status Store::Impl::DropFamiliesAtOpen(std::vector<SpareFamily>* marked) {
-  if (marked->empty()) return Status::OK();
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   for (const SpareFamily& f : *marked) handles.push_back(f.handle);
-  rocksdb::Status s =
-      read_only() ? rocksdb::Status::OK() : db->DropColumnFamilies(handles);
+  rocksdb::Status s = read_only() || handles.empty()
+                          ? rocksdb::Status::OK()
+                          : db->DropColumnFamilies(handles);
   if (read_only() || !s.ok()) {
     // Kept open, unused, until a later read-write start drops them.
     idle_families.insert(idle_families.end(), marked->begin(), marked->end());
@@ -140,7 +208,12 @@ Status Store::Impl::DropFamiliesAtOpen(std::vector<SpareFamily>* marked) {
   }
   for (const SpareFamily& f : *marked) db->DestroyColumnFamilyHandle(f.handle);
   marked->clear();
-  return Status::OK();
+  // Every marker now names a family that is gone (dropped here, or by a
+  // run that crashed before forgetting it).
+  FamilyRecords records;
+  ROWFS_RETURN_IF_ERROR(ReadFamilyRecords(db, meta_cf, &records));
+  return ForgetDroppedFamilies(
+      {records.dropped.begin(), records.dropped.end()});
 }
 
 DatasetPtr Store::Impl::FindByFamily(std::string_view family) const {

@@ -99,7 +99,7 @@ Status Store::CollectGarbage(std::string_view dataset) {
     // records before it are pinned in the copy.
     std::unique_lock protect(ds->content.protect_mu());
     mark = impl_->NewSnapshot();
-    ds->content.PinnedLocked(&pinned, &next);
+    ROWFS_RETURN_IF_ERROR(ds->content.PinnedLocked(&pinned, &next));
   }
   const uint64_t removed_before =
       ds->removed_records.exchange(0) + ds->policy->TakeDropped();

@@ -50,7 +50,7 @@ std::string Describe(std::string_view dataset, std::string_view row = {},
 Status ParseOwnKey(const rocksdb::Slice& key, ParsedKey* parsed);
 
 // One secondary instance of a follower and its "default" family handle.
-// A family made ahead of need (records.h, kFamilyDatasetKey), with the
+// A family made ahead of need (records.h, FamilyRecordKey), with the
 // policy its compaction filter reads.
 struct SpareFamily {
   rocksdb::ColumnFamilyHandle* handle;
@@ -278,9 +278,10 @@ struct Store::Impl {
                      std::shared_ptr<PolicyCell> policy, DatasetPtr* out);
 
   // ---- Families (store_families.cc) ----
-  // Sorts opened families (`names`, their `handles` and `policies`) into the
-  // datasets they hold (added to `loaded`), spares (added to `spares`) and
-  // families of dropped datasets (added to `dropped`), and raises `max_seq` to
+  // Sorts opened families (`names`, their `handles` and `policies`) by the
+  // family records in `instance_meta_cf` into the datasets they hold (added
+  // to `loaded`), spares (added to `spares`) and families of dropped
+  // datasets (added to `dropped`), and raises `max_seq` to
   // the highest pooled family number seen. Every handle is owned by someone on
   // return: the ones not taken are destroyed, and `handles` left null.
   // `handles` may include `instance_meta_cf`, which is skipped.
@@ -297,6 +298,8 @@ struct Store::Impl {
   // Drops the families of dropped datasets from RocksDB, all at once; only
   // when there are at least `at_least`. REQUIRES: families_mu held.
   Status DropMarkedFamilies(size_t at_least);
+  // Deletes the markers of `families`, which RocksDB has dropped.
+  Status ForgetDroppedFamilies(const std::vector<std::string>& families);
   // At open: drops the `marked` families (of datasets dropped before) from
   // RocksDB; a read-only or follower store keeps them in idle_families.
   Status DropFamiliesAtOpen(std::vector<SpareFamily>* marked);

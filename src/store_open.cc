@@ -155,17 +155,20 @@ Status Store::Impl::LoadDataset(const std::string& name, rocksdb::DB* instance,
                                       iterator_pools.get());
   ds->attrs = attrs;
   std::string format;
-  rocksdb::Status fms = instance->Get(rocksdb::ReadOptions(), handle,
-                                      ToSlice(kDatasetFormatKey), &format);
+  rocksdb::Status fms =
+      PooledFamilySeq(handle->GetName())
+          ? rocksdb::Status::NotFound()
+          : instance->Get(rocksdb::ReadOptions(), handle,
+                          ToSlice(kDatasetFormatKey), &format);
   if (!fms.ok() && !fms.IsNotFound()) {
     return Status::FromRocksDB(fms, "reading the format of " + name);
   }
-  ds->format2 = fms.ok();
+  // A pooled family was made by format 2 (records.h, FamilyRecordKey).
+  ds->format2 = fms.ok() || PooledFamilySeq(handle->GetName()).has_value();
   if (fms.ok() && format != std::to_string(Store::kFormat)) {
     return Status::NotSupported("dataset " + name + " has format " + format +
                                 ", not one this rowfs reads");
   }
-  ROWFS_RETURN_IF_ERROR(ds->content.Load());
   *out = std::move(ds);
   return Status::OK();
 }

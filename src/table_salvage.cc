@@ -7,7 +7,7 @@
 #include <functional>
 #include <memory>
 
-#include "offline_db.h"
+#include "records.h"
 #include "rowfs/key_codec.h"
 
 namespace rowfs {
@@ -81,6 +81,12 @@ Status SalvageDamagedTables(
     const std::set<std::string>& damaged, std::vector<std::string>* report) {
   std::vector<rocksdb::LiveFileMetaData> live;
   db->GetLiveFilesMetaData(&live);
+  FamilyRecords records;  // for naming datasets; by family name if unread
+  if (auto meta = families.find(rocksdb::kDefaultColumnFamilyName);
+      meta == families.end() ||
+      !ReadFamilyRecords(db, meta->second, &records).ok()) {
+    records = {};
+  }
   for (const rocksdb::LiveFileMetaData& t : live) {
     const std::string name = std::filesystem::path(t.name).filename();
     if (damaged.count(name) == 0) continue;
@@ -88,7 +94,7 @@ Status SalvageDamagedTables(
     if (family == families.end()) continue;
     rocksdb::ColumnFamilyHandle* cf = family->second;
     const rocksdb::Options options = db->GetOptions(cf);
-    const std::string where = FamilyLabel(db, cf, t.column_family_name);
+    const std::string where = FamilyLabel(records, t.column_family_name);
 
     // 1. Its readable keys, written again with the value the database
     // shows (from this table or a newer write).

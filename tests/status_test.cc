@@ -21,12 +21,22 @@ TEST(StatusTest, RocksDBPermissionErrorsAreEacces) {
             EIO);
 }
 
+TEST(StatusTest, RunningOutOfDescriptorsIsEmfile) {
+  // What RocksDB's Env says when a file cannot be opened for want of one.
+  const Status s = Status::FromRocksDB(
+      rocksdb::Status::IOError("While open a file for appending: /db/9.sst",
+                               "Too many open files"),
+      "making dataset families");
+  EXPECT_EQ(ToErrno(s), EMFILE) << s.ToString();
+}
+
 TEST(StatusTest, ErrnoValuesKeepTheirMeaning) {
   for (int err : {ENOENT, EEXIST, ENOTEMPTY, EACCES, EPERM, ENOSPC, EROFS,
                   ENAMETOOLONG, EINVAL}) {
     EXPECT_EQ(ToErrno(Status::FromErrno(err, "op /path")), err) << err;
   }
-  EXPECT_EQ(ToErrno(Status::FromErrno(EMFILE, "op")), EIO);
+  EXPECT_EQ(ToErrno(Status::FromErrno(EMFILE, "op")), EMFILE);
+  EXPECT_EQ(ToErrno(Status::FromErrno(EHOSTDOWN, "op")), EIO);
   EXPECT_TRUE(Status::FromErrno(0, "op").ok());
 }
 

@@ -191,6 +191,26 @@ TEST_F(StoreApiTest, DatasetsAreMadeFromFamiliesMadeInBatches) {
   EXPECT_EQ(families(dir_.Sub("copy")), marked - 1);
 }
 
+TEST_F(StoreApiTest, AnUnusedDatasetCostsNoFlush) {
+  // Each flush costs RocksDB work in proportion to the number of families:
+  // a dataset that was only made must leave nothing in its family to
+  // flush (a clean close of 10,000 such datasets took 52 s).
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_OK(store().CreateDataset("e" + std::to_string(i), kDirAttrs));
+  }
+  ASSERT_OK(store().DropDataset("e3"));
+  Reopen();
+  size_t tables = 0;
+  for (const auto& e : std::filesystem::directory_iterator(db_path())) {
+    tables += e.path().extension() == ".sst";
+  }
+  EXPECT_LE(tables, 2u) << "table files after closing 50 unused datasets";
+  EXPECT_EQ(store().ListDatasets().size(), 50u);  // "ds" and 49
+  DatasetInfo info;
+  EXPECT_CODE(store().GetDataset("e3", &info), kNotFound);
+  ASSERT_OK(store().GetDataset("e49", &info));
+}
+
 // ---------------------------------------------------------------- writes
 
 TEST_F(StoreApiTest, ServerTimestampsNeverCollide) {

@@ -43,6 +43,7 @@ class Status {
     kRange,            // a caller's buffer is too small
     kStale,            // a name the caller holds no longer exists: look again
     kPermissionDenied,  // the caller may not do this to this entry
+    kTooManyFiles,      // the process is out of file descriptors
   };
 
   Status() noexcept = default;
@@ -94,6 +95,9 @@ class Status {
   static Status Stale(std::string_view msg) { return {Code::kStale, msg}; }
   static Status PermissionDenied(std::string_view msg) {
     return {Code::kPermissionDenied, msg};
+  }
+  static Status TooManyFiles(std::string_view msg) {
+    return {Code::kTooManyFiles, msg};
   }
 
   // Translates a RocksDB status, keeping its message. `context` (for example
