@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_report.h"
 #include "rowfs/backup.h"
 #include "rowfs/store.h"
 
@@ -30,17 +31,7 @@ constexpr const char* kUsage =
     "  rowfs backup purge   BACKUP_DIR --keep N\n"
     "  rowfs checkpoint     SOURCE DIR          (DIR must not exist)\n";
 
-int Usage(const std::string& why) {
-  std::fprintf(stderr, "rowfs: %s\n%s", why.c_str(), kUsage);
-  return 2;
-}
-
-int Fail(const Status& s) {
-  std::fprintf(
-      stderr, "rowfs: %s\n",
-      s.message().empty() ? s.ToString().c_str() : s.message().c_str());
-  return 1;
-}
+int Usage(const std::string& why) { return ReportUsage(why, kUsage); }
 
 std::string Absolute(const std::string& p) {
   std::error_code ec;
@@ -89,8 +80,8 @@ int OnSource(const std::string& source, const char* ctl_name,
                  source.c_str());
     if (setxattr(source.c_str(), ctl_name, target.data(), target.size(), 0) !=
         0) {
-      return Fail(Status::IOError(std::string("the daemon refused: ") +
-                                  strerror(errno) + " (see its log)"));
+      return ReportFailure(Status::IOError(std::string("the daemon refused: ") +
+                                           strerror(errno) + " (see its log)"));
     }
     return 0;
   }
@@ -99,14 +90,15 @@ int OnSource(const std::string& source, const char* ctl_name,
   options.create_if_missing = false;
   Status s = Store::Open(options, source, &store);
   if (s.code() == Status::Code::kBusy) {
-    return Fail(Status::Busy(source + " is in use by another process; give "
+    return ReportFailure(Status::Busy(source +
+                                      " is in use by another process; give "
                                       "the mountpoint of the rowfs serving it "
                                       "instead"));
   }
-  if (!s.ok()) return Fail(s);
+  if (!s.ok()) return ReportFailure(s);
   s = action(store.get());
   if (isatty(STDERR_FILENO)) std::fputc('\n', stderr);
-  return s.ok() ? 0 : Fail(s);
+  return s.ok() ? 0 : ReportFailure(s);
 }
 
 std::string FormatTime(int64_t seconds) {
@@ -121,7 +113,7 @@ std::string FormatTime(int64_t seconds) {
 int PrintBackups(const std::string& dir) {
   std::vector<BackupEntry> backups;
   Status s = ListBackups(dir, &backups);
-  if (!s.ok()) return Fail(s);
+  if (!s.ok()) return ReportFailure(s);
   std::printf("%-6s %-19s %12s %6s  %s\n", "ID", "CREATED", "BYTES", "FILES",
               "SOURCE");
   for (const BackupEntry& b : backups) {
@@ -191,7 +183,7 @@ int RunBackupTool(int argc, char** argv) {
   if (cmd == "verify") {
     if (args.size() != 1) return Usage("backup verify takes BACKUP_DIR");
     Status s = VerifyBackup(args[0], id);
-    if (!s.ok()) return Fail(s);
+    if (!s.ok()) return ReportFailure(s);
     std::printf(
         "verified %s\n",
         id == 0 ? "every backup" : ("backup " + std::to_string(id)).c_str());
@@ -205,7 +197,7 @@ int RunBackupTool(int argc, char** argv) {
                          : ("backup " + std::to_string(id)).c_str(),
                  args[1].c_str());
     Status s = RestoreBackup(args[0], id, args[1]);
-    if (!s.ok()) return Fail(s);
+    if (!s.ok()) return ReportFailure(s);
     std::printf("restored into %s\n", args[1].c_str());
     return 0;
   }
@@ -214,7 +206,7 @@ int RunBackupTool(int argc, char** argv) {
       return Usage("backup purge takes BACKUP_DIR --keep N (N >= 1)");
     }
     Status s = PurgeBackups(args[0], keep);
-    if (!s.ok()) return Fail(s);
+    if (!s.ok()) return ReportFailure(s);
     return PrintBackups(args[0]);
   }
   return Usage("unknown backup command '" + cmd + "'");

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_report.h"
 #include "offline_db.h"
 #include "rowfs/status.h"
 
@@ -23,17 +24,7 @@ constexpr const char* kUsage =
     "Both need the database unmounted. Exit status: 0 clean or repaired, 1 "
     "damaged\nor failed, 2 bad usage.\n";
 
-int Usage(const std::string& why) {
-  std::fprintf(stderr, "rowfs: %s\n%s", why.c_str(), kUsage);
-  return 2;
-}
-
-int Fail(const Status& s) {
-  std::fprintf(
-      stderr, "rowfs: %s\n",
-      s.message().empty() ? s.ToString().c_str() : s.message().c_str());
-  return 1;
-}
+int Usage(const std::string& why) { return ReportUsage(why, kUsage); }
 
 int Check(const std::string& db) {
   // Keep a daemon from opening the database while its files are read.
@@ -43,14 +34,14 @@ int Check(const std::string& db) {
   if (std::filesystem::exists(db + "/LOCK", ec) &&
       !env->LockFile(db + "/LOCK", &lock).ok()) {
     const Status busy = RefuseIfInUse(db);
-    return Fail(busy.ok() ? Status::Busy(db + " is in use: unmount it first")
-                          : busy);
+    return ReportFailure(
+        busy.ok() ? Status::Busy(db + " is in use: unmount it first") : busy);
   }
   std::vector<DamagedFile> damaged;
   std::string summary;
   Status s = InspectDatabase(db, &damaged, &summary);
   if (lock != nullptr) env->UnlockFile(lock).PermitUncheckedError();
-  if (!s.ok()) return Fail(s);
+  if (!s.ok()) return ReportFailure(s);
   for (const DamagedFile& d : damaged) {
     std::printf("%s: %s\n", d.name.c_str(), d.reason.c_str());
   }
@@ -92,10 +83,10 @@ int RunCheckTool(int argc, char** argv) {
       std::filesystem::absolute(args[0], ec).lexically_normal().string();
   while (db.size() > 1 && db.back() == '/') db.pop_back();
   if (!std::filesystem::is_directory(db, ec)) {
-    return Fail(Status::NotFound(db + " is not a directory"));
+    return ReportFailure(Status::NotFound(db + " is not a directory"));
   }
   Status s = RefuseIfInUse(db);
-  if (!s.ok()) return Fail(s);
+  if (!s.ok()) return ReportFailure(s);
   return tool == "check" ? Check(db) : RunRepair(db);
 }
 

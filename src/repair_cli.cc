@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "check_cli.h"
+#include "cli_report.h"
 #include "coding.h"
 #include "iterator_pool.h"
 #include "offline_db.h"
@@ -55,13 +56,6 @@ namespace rowfs {
 namespace {
 
 namespace fs = std::filesystem;
-
-int Fail(const Status& s) {
-  std::fprintf(
-      stderr, "rowfs: %s\n",
-      s.message().empty() ? s.ToString().c_str() : s.message().c_str());
-  return 1;
-}
 
 // Prints RocksDB's lines, each run of lines alike but for their numbers
 // (one per 32 KiB block of a damaged log) as its first and a count.
@@ -543,7 +537,7 @@ int RunRepair(const std::string& db_path) {
   }
   if (blobs > 0) {
     // rocksdb::RepairDB keeps no blob file: their values would be lost.
-    return Fail(Status::NotSupported(
+    return ReportFailure(Status::NotSupported(
         db_path + " keeps values in blob files (-o blob_min), which " +
         "RocksDB's repairer drops; restore a backup instead " +
         "(rowfs backup restore)"));
@@ -551,7 +545,7 @@ int RunRepair(const std::string& db_path) {
   std::vector<DamagedFile> damaged;
   std::string summary;
   Status s = InspectDatabase(db_path, &damaged, &summary);
-  if (!s.ok()) return Fail(s);
+  if (!s.ok()) return ReportFailure(s);
   std::printf("%s: %s\n", db_path.c_str(), summary.c_str());
   for (const DamagedFile& d : damaged) {
     std::printf("damaged: %s: %s\n", d.name.c_str(), d.reason.c_str());
@@ -564,7 +558,7 @@ int RunRepair(const std::string& db_path) {
   size_t files = 0;
   s = SaveDamagedState(db_path, &copy, &files);
   if (!s.ok()) {
-    return Fail(
+    return ReportFailure(
         Status::IOError("cannot save the damaged state, nothing "
                         "changed: " +
                         s.message()));
@@ -576,7 +570,7 @@ int RunRepair(const std::string& db_path) {
   rocksdb::DBOptions options;
   rocksdb::ColumnFamilyOptions cf;
   s = OfflineOptions(db_path, log, &options, &cf);
-  if (!s.ok()) return Fail(s);
+  if (!s.ok()) return ReportFailure(s);
   std::vector<std::string> names;
   bool guessed = false;
   KnownFamilies(db_path, options, &names, &guessed);
@@ -594,7 +588,7 @@ int RunRepair(const std::string& db_path) {
       rocksdb::RepairDB(db_path, options, Describe(names, cf), cf);
   PrintRocksLog(log, "repair");
   if (!rs.ok()) {
-    return Fail(Status::FromRocksDB(
+    return ReportFailure(Status::FromRocksDB(
         rs,
         "repairing " + db_path + " (the damaged state is in " + copy + ")"));
   }
@@ -610,18 +604,18 @@ int RunRepair(const std::string& db_path) {
   PrintRocksLog(log, "after the repair");
   if (s.ok()) s = DropDanglingVersions(db_path);
   if (!s.ok()) {
-    return Fail(Status::IOError(s.message() + " (the damaged state is in " +
-                                copy + ")"));
+    return ReportFailure(Status::IOError(
+        s.message() + " (the damaged state is in " + copy + ")"));
   }
 
   std::vector<DamagedFile> left;
   s = InspectDatabase(db_path, &left, &summary);
-  if (!s.ok()) return Fail(s);
+  if (!s.ok()) return ReportFailure(s);
   for (const DamagedFile& d : left) {
     std::printf("still damaged: %s: %s\n", d.name.c_str(), d.reason.c_str());
   }
   if (!left.empty()) {
-    return Fail(
+    return ReportFailure(
         Status::Corruption("the repaired database is still damaged; "
                            "the damaged state is in " +
                            copy));

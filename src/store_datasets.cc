@@ -21,13 +21,13 @@ namespace {
 // they are), then makes them current.
 Status UpdateDataset(Store::Impl* impl, std::string_view name,
                      const Attrs* attrs, const Policy* policy) {
+  DatasetPtr found;
+  ROWFS_RETURN_IF_ERROR(impl->Find(name, &found));
+  // Not while it is dropped: its record would come back.
+  std::shared_lock alive(found->alive_mu);
+  if (found->dropped) return Status::NotFound("dataset was dropped");
   std::unique_lock lock(impl->datasets_mu);
-  auto it = impl->datasets.find(name);
-  if (it == impl->datasets.end()) {
-    return Status::NotFound("dataset '" + std::string(name) +
-                            "' does not exist");
-  }
-  Dataset& ds = *it->second;
+  Dataset& ds = *found;
   const Attrs new_attrs = attrs != nullptr ? *attrs : ds.attrs;
   const Policy new_policy = policy != nullptr ? *policy : ds.policy->Load();
   ROWFS_RETURN_IF_ERROR(impl->WriteMetaRecord(
@@ -61,7 +61,10 @@ Status Store::CreateDataset(std::string_view name, const Attrs& attrs) {
   wb.Put(impl_->meta_cf, FamilyRecordKey(name), family.handle->GetName());
   Status s = impl_->Commit(&wb, WriteOptions{.sync = true}, "create dataset");
   if (!s.ok()) {
-    impl_->spare_families.push_back(family);  // still unused
+    // The record may still reach the disk (a failed sync of a written
+    // log): handing the family out again could give two datasets one
+    // family. Held unused; the next start sees whether it is mapped.
+    impl_->idle_families.push_back(family);
     return s;
   }
   auto ds = std::make_shared<Dataset>(std::string(name), impl_->db,

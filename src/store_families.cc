@@ -81,6 +81,16 @@ Status Store::Impl::AdoptFamilies(
     std::vector<SpareFamily>* dropped, uint64_t* max_seq) {
   FamilyRecords records;
   Status s = ReadFamilyRecords(instance, instance_meta_cf, &records);
+  // A name that a record still mentions is never made again: a stale
+  // marker would drop the new family at the next start.
+  for (const std::string& f : records.dropped) {
+    if (const auto seq = PooledFamilySeq(f))
+      *max_seq = std::max(*max_seq, *seq);
+  }
+  for (const auto& [f, dataset] : records.dataset_of) {
+    if (const auto seq = PooledFamilySeq(f))
+      *max_seq = std::max(*max_seq, *seq);
+  }
   for (size_t i = 0; i < handles->size(); ++i) {
     rocksdb::ColumnFamilyHandle*& handle = (*handles)[i];
     if (handle == nullptr || handle == instance_meta_cf) continue;
@@ -172,15 +182,32 @@ Status Store::Impl::DropMarkedFamilies(size_t at_least) {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   for (const DatasetPtr& ds : dropped_families) handles.push_back(ds->cf);
   rocksdb::Status s = db->DropColumnFamilies(handles);
-  if (!s.ok()) {
+  std::vector<std::string> families;
+  if (s.ok()) {
+    for (auto* h : handles) families.push_back(h->GetName());
+    // Each handle goes with its Dataset's last user.
+    dropped_families.clear();
+  } else {
+    // RocksDB drops them one at a time: those before the failure are gone
+    // (and would fail every later batch as "already dropped").
+    std::vector<DatasetPtr> left;
+    for (DatasetPtr& ds : dropped_families) {
+      const rocksdb::Status one = db->DropColumnFamily(ds->cf);
+      if (one.ok() ||
+          one.ToString().find("already dropped") != std::string::npos) {
+        families.push_back(ds->cf->GetName());
+      } else {
+        left.push_back(std::move(ds));
+      }
+    }
     // Still marked: dropped by a later call or the next start.
+    dropped_families.swap(left);
+  }
+  const Status forgotten = ForgetDroppedFamilies(families);
+  if (!s.ok() && !dropped_families.empty()) {
     return Status::FromRocksDB(s, "dropping the families of dropped datasets");
   }
-  std::vector<std::string> families;
-  for (auto* h : handles) families.push_back(h->GetName());
-  // Each handle goes with its Dataset's last user.
-  dropped_families.clear();
-  return ForgetDroppedFamilies(families);
+  return forgotten;
 }
 
 Status Store::Impl::ForgetDroppedFamilies(

@@ -20,7 +20,16 @@ Status Store::Impl::DatasetRecords(DatasetRecordMap* records) const {
     records->emplace(ToView(it->key()).substr(DatasetRecordKey("").size()),
                      ToView(it->value()));
   }
-  return Status::FromRocksDB(it->status(), "listing dataset records");
+  ROWFS_RETURN_IF_ERROR(
+      Status::FromRocksDB(it->status(), "listing dataset records"));
+  // And each one's family: a dataset dropped and made again with the same
+  // record lives in another family.
+  FamilyRecords families;
+  ROWFS_RETURN_IF_ERROR(ReadFamilyRecords(db, meta_cf, &families));
+  for (const auto& [family, dataset] : families.dataset_of) {
+    (*records)[dataset] += std::string(1, '\0') + family;
+  }
+  return Status::OK();
 }
 
 Status Store::Impl::ReopenFollower(DatasetRecordMap records) {

@@ -308,7 +308,8 @@ struct Store::Impl {
   void ReleaseSpareFamilies();
 
   // ---- Followers (store_follower.cc) ----
-  // The datasets' records in "default", by name. REQUIRES: on a follower,
+  // The datasets' records in "default", by name, each with the name of its
+  // family (compared to see the primary's changes). REQUIRES: on a follower,
   // catch_up_mu held (or opening).
   Status DatasetRecords(DatasetRecordMap* records) const;
   // Opens a new secondary instance with every family the primary has now

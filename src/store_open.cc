@@ -347,20 +347,25 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
                                marked.end());
     return adopted;
   }
+  // Refused before anything is changed (dropping marked families below).
+  int format = 0;
+  Status readable = ReadFormat(impl->db, impl->meta_cf, &format);
+  if (readable.ok() && format > kFormat) {
+    readable = Status::NotSupported(
+        path + " has database format " + std::to_string(format) +
+        ", newer than this rowfs reads (" + std::to_string(kFormat) +
+        "): use a newer rowfs");
+  }
+  if (!readable.ok()) {
+    impl->idle_families.insert(impl->idle_families.end(), marked.begin(),
+                               marked.end());
+    return readable;
+  }
   Status dropped = impl->DropFamiliesAtOpen(&marked);
   if (!dropped.ok()) spdlog::warn("{}", dropped.ToString());
   impl->next_family_seq = max_seq + 1;
   for (const SpareFamily& spare : impl->spare_families) {
     spare.policy->set_ready(true);  // empty; nothing to misread
-  }
-
-  int format = 0;
-  ROWFS_RETURN_IF_ERROR(ReadFormat(impl->db, impl->meta_cf, &format));
-  if (format > kFormat) {
-    return Status::NotSupported(
-        path + " has database format " + std::to_string(format) +
-        ", newer than this rowfs reads (" + std::to_string(kFormat) +
-        "): use a newer rowfs");
   }
   bool format1 = false;
   for (const auto& [name, ds] : impl->datasets) format1 |= !ds->format2;

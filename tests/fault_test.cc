@@ -24,27 +24,13 @@ namespace rowfs {
 namespace {
 
 using reliability::CountLinesWith;
+using reliability::Errno;
 using reliability::ListDir;
 using reliability::MonotonicMs;
+using reliability::Pseudo;
 using reliability::ReadWhole;
 using reliability::WriteAllFd;
 using reliability::WriteWhole;
-
-std::string Pseudo(uint64_t seed, size_t len) {
-  std::mt19937_64 rng(seed);
-  std::string out;
-  out.reserve(len + 8);
-  while (out.size() < len) {
-    const uint64_t r = rng();
-    out.append(reinterpret_cast<const char*>(&r), sizeof(r));
-  }
-  out.resize(len);
-  return out;
-}
-
-std::string Errno(int err) {
-  return err == 0 ? "success" : std::string(strerror(err));
-}
 
 bool WaitUntil(const std::function<bool()>& done, int ms) {
   const int64_t deadline = MonotonicMs() + ms;

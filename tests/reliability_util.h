@@ -13,6 +13,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,24 @@ inline int64_t MonotonicMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+// `len` pseudo-random (incompressible) bytes, the same for the same seed.
+inline std::string Pseudo(uint64_t seed, size_t len) {
+  std::mt19937_64 rng(seed);
+  std::string out;
+  out.reserve(len + 8);
+  while (out.size() < len) {
+    const uint64_t r = rng();
+    out.append(reinterpret_cast<const char*>(&r), sizeof(r));
+  }
+  out.resize(len);
+  return out;
+}
+
+// strerror(err), "success" for 0.
+inline std::string Errno(int err) {
+  return err == 0 ? "success" : std::string(strerror(err));
 }
 
 // Reads the whole file; returns 0 or the errno of the failing call.

@@ -22,22 +22,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using reliability::CountLinesWith;
-
-std::string Pseudo(uint64_t seed, size_t len) {
-  std::mt19937_64 rng(seed);
-  std::string out;
-  out.reserve(len + 8);
-  while (out.size() < len) {
-    const uint64_t r = rng();
-    out.append(reinterpret_cast<const char*>(&r), sizeof(r));
-  }
-  out.resize(len);
-  return out;
-}
-
-std::string Errno(int err) {
-  return err == 0 ? "success" : std::string(strerror(err));
-}
+using reliability::Errno;
+using reliability::Pseudo;
 
 // The largest file of DB_DIR whose name ends in `ext`.
 std::string Largest(const std::string& dir, const std::string& ext) {

@@ -162,7 +162,9 @@ TEST_F(StorageMountTest, StatAndSmallReadsOfALargeColumnReadLittle) {
   struct stat st;
   ASSERT_EQ(stat(P("ds/r/big").c_str(), &st), 0);
   EXPECT_EQ(static_cast<uint64_t>(st.st_size), 256 * kMiB);
-  if (!kSanitized) EXPECT_LT(ReadBytes(pid()) - before, 4 * kMiB);
+  if (!kSanitized) {
+    EXPECT_LT(ReadBytes(pid()) - before, 4 * kMiB);
+  }
   before = ReadBytes(pid());
   const int fd = open(P("ds/r/big").c_str(), O_RDONLY);
   ASSERT_GE(fd, 0);
@@ -170,7 +172,9 @@ TEST_F(StorageMountTest, StatAndSmallReadsOfALargeColumnReadLittle) {
   ASSERT_EQ(pread(fd, buf, sizeof(buf), 123 * kMiB + 4096), 4096);
   close(fd);
   EXPECT_EQ(buf[0], char('a' + (4096 % 23)));
-  if (!kSanitized) EXPECT_LT(ReadBytes(pid()) - before, 4 * kMiB);
+  if (!kSanitized) {
+    EXPECT_LT(ReadBytes(pid()) - before, 4 * kMiB);
+  }
 }
 
 // The space and the listings of an appended log: each append stores the
@@ -195,7 +199,9 @@ TEST_F(StorageMountTest, AppendsCostAChunkAndListingsReadRecords) {
   const uint64_t before = ReadBytes(pid());
   const CommandResult ls = Sh("ls -l ds/r | wc -l");
   EXPECT_EQ(ls.output, "202\n");  // "total" and 201 entries
-  if (!kSanitized) EXPECT_LT(ReadBytes(pid()) - before, 1 * kMiB);
+  if (!kSanitized) {
+    EXPECT_LT(ReadBytes(pid()) - before, 1 * kMiB);
+  }
 }
 
 // Content chunks of a removed version are reclaimed by garbage collection,

@@ -952,6 +952,32 @@ TEST_F(StoreApiTest, FollowerFollowsDatasetsCreatedAndDroppedLater) {
   EXPECT_EQ(v.value, "second");
 }
 
+// With many datasets a dropped dataset's family is dropped later, in a
+// batch: a dataset dropped and made again with the very same record is
+// told apart by its family.
+TEST_F(StoreApiTest, FollowerSeesADatasetMadeAgainWithTheSameRecord) {
+  for (int i = 0; i < 260; ++i) {
+    ASSERT_OK(store().CreateDataset("filler" + std::to_string(i), kDirAttrs));
+  }
+  const Attrs attrs{0755, 1000, 1000, 1000};
+  ASSERT_OK(store().CreateDataset("again", attrs));
+  ASSERT_OK(store().Put("again", "r", "c", "first", 9));
+  StoreOptions fo = options_;
+  fo.mode = StoreOptions::Mode::kSecondary;
+  fo.secondary_path = dir_.Sub("follower");
+  std::unique_ptr<Store> follower;
+  ASSERT_OK(Store::Open(fo, db_path(), &follower));
+  Version v;
+  ASSERT_OK(follower->GetLatest("again", "r", "c", &v));
+  EXPECT_EQ(v.value, "first");
+  ASSERT_OK(store().DropDataset("again", /*force=*/true));
+  ASSERT_OK(store().CreateDataset("again", attrs));
+  ASSERT_OK(store().Put("again", "r", "c", "second", 10));
+  ASSERT_OK(follower->CatchUp());
+  ASSERT_OK(follower->GetLatest("again", "r", "c", &v));
+  EXPECT_EQ(v.value, "second");
+}
+
 TEST(StoreOpenTest, RejectsAFileAsDatabasePath) {
   TempDir dir;
   const std::string file = dir.Sub("file");
