@@ -35,6 +35,22 @@ class ChunkIO {
   // record referred to a chunk that is not there.
   virtual Status ReadChunk(uint64_t content, uint32_t index,
                            std::string* out) = 0;
+  // The chunks `ids` (content, index) into (*out)[i], as ReadChunk would,
+  // in one call: a store can fetch neighbouring chunks with one read.
+  // REQUIRES: `ids` sorted.
+  struct ChunkId {
+    uint64_t content;
+    uint32_t index;
+  };
+  virtual Status ReadChunks(const std::vector<ChunkId>& ids,
+                            std::vector<std::string>* out) {
+    out->resize(ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      ROWFS_RETURN_IF_ERROR(
+          ReadChunk(ids[i].content, ids[i].index, &(*out)[i]));
+    }
+    return Status::OK();
+  }
   // Stores chunks of `content`, not durably: the commit of the record that
   // refers to them must first make them durable (FlushChunks).
   // REQUIRES: `content` came from NewContent() of this ChunkIO and its

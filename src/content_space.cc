@@ -8,6 +8,15 @@
 #include "store_write_path.h"
 
 namespace rowfs {
+namespace {
+
+// A record referred to a chunk that is not there.
+Status MissingChunk(uint64_t content, uint32_t index) {
+  return Status::Corruption("chunk " + std::to_string(index) + " of content " +
+                            std::to_string(content) + " is missing");
+}
+
+}  // namespace
 
 Status ContentSpace::LoadLocked() {
   if (loaded_) return Status::OK();
@@ -36,13 +45,41 @@ Status ContentSpace::ReadChunk(uint64_t content, uint32_t index,
   rocksdb::PinnableSlice value;
   rocksdb::Status s =
       db_->Get(ro, cf_, ToSlice(ContentKey(content, index)), &value);
-  if (s.IsNotFound()) {
-    return Status::Corruption("chunk " + std::to_string(index) +
-                              " of content " + std::to_string(content) +
-                              " is missing");
-  }
+  if (s.IsNotFound()) return MissingChunk(content, index);
   if (!s.ok()) return Status::FromRocksDB(s, "reading a chunk");
   out->assign(value.data(), value.size());
+  return Status::OK();
+}
+
+Status ContentSpace::ReadChunks(const std::vector<ChunkId>& ids,
+                                std::vector<std::string>* out) {
+  if (ids.size() == 1) {
+    out->resize(1);
+    return ReadChunk(ids[0].content, ids[0].index, &(*out)[0]);
+  }
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (const ChunkId& id : ids)
+    keys.push_back(ContentKey(id.content, id.index));
+  std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+  std::vector<rocksdb::PinnableSlice> values(ids.size());
+  std::vector<rocksdb::Status> statuses(ids.size());
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;  // as ReadChunk
+  // Keys in order: RocksDB reads neighbouring blocks of one table file
+  // with one read.
+  db_->MultiGet(ro, cf_, ids.size(), slices.data(), values.data(),
+                statuses.data(), /*sorted_input=*/true);
+  out->resize(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (statuses[i].IsNotFound()) {
+      return MissingChunk(ids[i].content, ids[i].index);
+    }
+    if (!statuses[i].ok()) {
+      return Status::FromRocksDB(statuses[i], "reading a chunk");
+    }
+    (*out)[i].assign(values[i].data(), values[i].size());
+  }
   return Status::OK();
 }
 

@@ -39,6 +39,8 @@ class ContentSpace : public ChunkIO {
       : db_(db), cf_(cf) {}
 
   Status ReadChunk(uint64_t content, uint32_t index, std::string* out) override;
+  Status ReadChunks(const std::vector<ChunkId>& ids,
+                    std::vector<std::string>* out) override;
   Status WriteChunks(uint64_t content,
                      const std::vector<ChunkWrite>& chunks) override;
   Status NewContent(uint64_t* content) override;

@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include "content_reader.h"
 #include "testutil.h"
@@ -25,6 +26,17 @@ class MemoryChunkIO : public ChunkIO {
     *out = it->second;
     ++reads_;
     return Status::OK();
+  }
+  Status ReadChunks(const std::vector<ChunkId>& ids,
+                    std::vector<std::string>* out) override {
+    ++batches_;
+    last_batch_ = ids.size();
+    for (size_t i = 1; i < ids.size(); ++i) {
+      EXPECT_TRUE(std::tie(ids[i - 1].content, ids[i - 1].index) <
+                  std::tie(ids[i].content, ids[i].index))
+          << "ids not sorted";
+    }
+    return ChunkIO::ReadChunks(ids, out);
   }
   Status WriteChunks(uint64_t content,
                      const std::vector<ChunkWrite>& chunks) override {
@@ -51,6 +63,8 @@ class MemoryChunkIO : public ChunkIO {
   uint64_t stored_bytes() const { return stored_bytes_; }
   size_t pinned() const { return pins_.size(); }
   size_t reads() const { return reads_; }
+  size_t batches() const { return batches_; }
+  size_t last_batch() const { return last_batch_; }
 
  private:
   std::map<std::pair<uint64_t, uint32_t>, std::string> chunks_;
@@ -58,6 +72,8 @@ class MemoryChunkIO : public ChunkIO {
   uint64_t next_ = 1;
   uint64_t stored_bytes_ = 0;
   size_t reads_ = 0;
+  size_t batches_ = 0;
+  size_t last_batch_ = 0;
 };
 
 // Commits what `w` holds as the caller (the store) would: the chunks of
@@ -157,6 +173,32 @@ TEST(ContentWriterTest, AnAppendStoresTheChunksItChanged) {
   // 200 appends, each one 64 KiB chunk at most.
   EXPECT_LE(io.stored_bytes() - after_base, 200u * 65536);
   EXPECT_LE(io.stored_bytes(), 3 * model.size());
+}
+
+// A read asks for every chunk it covers at once (the store fetches them
+// with one MultiGet), in key order, also across the contents of an
+// appended file.
+TEST(ContentReaderTest, ARangeIsFetchedInOneCall) {
+  MemoryChunkIO io;
+  DirtyBudget budget(1 << 30);
+  std::string model(2 << 20, '\0');
+  for (size_t i = 0; i < model.size(); ++i) model[i] = char('a' + i % 23);
+  auto w = std::make_unique<ContentWriter>(&io, &budget, nullptr);
+  ASSERT_OK(w->Write(0, model));
+  VersionRecord base = Commit(&io, w.get());
+  w = std::make_unique<ContentWriter>(&io, &budget, &base);
+  ASSERT_OK(w->Write(w->size(), "appended tail"));
+  model += "appended tail";
+  const VersionRecord appended = Commit(&io, w.get());
+  ASSERT_GE(ContentsOf(appended).size(), 2u);
+  const uint64_t cs = appended.chunk_size();
+  const uint64_t at = (3 << 19) + 100;  // 1.5 MiB + 100
+  std::string got;
+  ASSERT_OK(ReadRecordRange(&io, appended, at, 1 << 20, &got));
+  EXPECT_EQ(got, model.substr(at));
+  EXPECT_EQ(io.batches(), 1u);
+  // From the chunk of 1.5 MiB to the last one, the appended chunk included.
+  EXPECT_EQ(io.last_batch(), (model.size() - 1) / cs - at / cs + 1);
 }
 
 TEST(ContentWriterTest, ASparseWriteCostsOneChunk) {
