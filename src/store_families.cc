@@ -70,6 +70,17 @@ bool FamilyIsEmpty(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf) {
   return !it->Valid() && it->status().ok();
 }
 
+// Whether a dataset of the records, or a family named after its dataset,
+// has `name`.
+bool NameTaken(const FamilyRecords& records,
+               const std::vector<std::string>& families,
+               const std::string& name) {
+  for (const auto& [family, dataset] : records.dataset_of) {
+    if (dataset == name) return true;
+  }
+  return std::find(families.begin(), families.end(), name) != families.end();
+}
+
 }  // namespace
 
 Status Store::Impl::AdoptFamilies(
@@ -112,8 +123,10 @@ Status Store::Impl::AdoptFamilies(
         continue;
       }
       // Data, but no dataset names it ("default" lost its record, in a
-      // repair): shown rather than hidden or reused.
+      // repair): shown rather than hidden or reused, under a name no
+      // dataset has.
       dataset = "recovered." + std::to_string(*seq);
+      while (NameTaken(records, names, dataset)) dataset += "_";
       spdlog::error(
           "family {} holds data but no dataset names it: shown as dataset {}",
           names[i], dataset);

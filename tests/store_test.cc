@@ -9,9 +9,11 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <thread>
 
+#include "records.h"
 #include "rowfs/backup.h"
 #include "rowfs/key_codec.h"
 #include "testutil.h"
@@ -189,6 +191,59 @@ TEST_F(StoreApiTest, DatasetsAreMadeFromFamiliesMadeInBatches) {
     EXPECT_TRUE(rows.empty());
   }
   EXPECT_EQ(families(dir_.Sub("copy")), marked - 1);
+}
+
+// Opens the database of `path` with RocksDB alone and runs `f` on it and
+// its "default" family.
+void WithRawDatabase(
+    const std::string& path,
+    const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& f) {
+  std::vector<std::string> names;
+  ASSERT_TRUE(
+      rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), path, &names).ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const std::string& n : names) cfs.push_back({n, {}});
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  ASSERT_TRUE(
+      rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &handles, &raw).ok());
+  f(raw, handles[0]);
+  for (auto* h : handles) raw->DestroyColumnFamilyHandle(h);
+  delete raw;
+}
+
+// A family holding data that no record names (the record was lost, say in
+// a repair) is shown as a dataset of its own, never hidden or handed out
+// again, under a name no dataset has.
+TEST_F(StoreApiTest, AFamilyNoRecordNamesIsShownUnderAFreeName) {
+  ASSERT_OK(store().CreateDataset("lost", kDirAttrs));
+  ASSERT_OK(store().Put("lost", "r", "c", "kept", 5));
+  store_.reset();
+  std::string family;
+  WithRawDatabase(
+      db_path(), [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+        EXPECT_TRUE(db->Get({}, meta, FamilyRecordKey("lost"), &family).ok());
+      });
+  ASSERT_EQ(family.substr(0, 1), "@");
+  const std::string recovered = "recovered." + family.substr(1);
+  Reopen();
+  // A user's dataset has the name a recovered family would get.
+  ASSERT_OK(store().CreateDataset(recovered, kDirAttrs));
+  store_.reset();
+  WithRawDatabase(
+      db_path(), [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* meta) {
+        EXPECT_TRUE(db->Delete({}, meta, FamilyRecordKey("lost")).ok());
+      });
+  Reopen();
+  DatasetInfo info;
+  ASSERT_OK(store().GetDataset(recovered, &info));  // the user's, empty
+  std::vector<RowInfo> rows;
+  std::string next;
+  ASSERT_OK(store().ListRows(recovered, "", 0, &rows, &next));
+  EXPECT_TRUE(rows.empty());
+  Version v;
+  ASSERT_OK(store().GetLatest(recovered + "_", "r", "c", &v));
+  EXPECT_EQ(v.value, "kept");
 }
 
 TEST_F(StoreApiTest, AnUnusedDatasetCostsNoFlush) {
