@@ -2,6 +2,8 @@
 
 #include <rocksdb/write_batch.h>
 
+#include <cstdio>
+
 #include "coding.h"
 #include "iterator_pool.h"
 #include "rowfs/key_codec.h"
@@ -36,8 +38,23 @@ Status ContentSpace::LoadLocked() {
   return Status::OK();
 }
 
+ContentSpace::~ContentSpace() {
+  std::lock_guard lock(mu_);
+  for (auto& [content, table] : staged_) {
+    table->writer.reset();
+    std::remove(table->path.c_str());
+  }
+}
+
+std::string ContentSpace::StagingDir(const std::string& db_path) {
+  return db_path + "/staged";
+}
+
 Status ContentSpace::ReadChunk(uint64_t content, uint32_t index,
                                std::string* out) {
+  if (staged_count_.load(std::memory_order_acquire) != 0) {
+    ROWFS_RETURN_IF_ERROR(IngestStaged(content));  // its writer reads back
+  }
   rocksdb::ReadOptions ro;
   // Large files pass through the kernel's page cache already; keep their
   // chunks from evicting the records everyone reads.
@@ -56,6 +73,10 @@ Status ContentSpace::ReadChunks(const std::vector<ChunkId>& ids,
   if (ids.size() == 1) {
     out->resize(1);
     return ReadChunk(ids[0].content, ids[0].index, &(*out)[0]);
+  }
+  if (staged_count_.load(std::memory_order_acquire) != 0) {
+    for (const ChunkId& id : ids)
+      ROWFS_RETURN_IF_ERROR(IngestStaged(id.content));
   }
   std::vector<std::string> keys;
   keys.reserve(ids.size());
@@ -85,8 +106,32 @@ Status ContentSpace::ReadChunks(const std::vector<ChunkId>& ids,
 
 Status ContentSpace::WriteChunks(uint64_t content,
                                  const std::vector<ChunkWrite>& chunks) {
+  if (chunks.empty()) return Status::OK();
   size_t bytes = 0;
   for (const ChunkWrite& c : chunks) bytes += c.bytes.size() + 32;
+  std::shared_ptr<StagedTable> table;
+  {
+    std::lock_guard lock(mu_);
+    if (auto b = broken_.find(content); b != broken_.end()) return b->second;
+    if (auto it = staged_.find(content); it != staged_.end()) {
+      table = it->second;
+    }
+  }
+  bool in_order = false;
+  if (table != nullptr) {
+    std::lock_guard lock(table->mu);
+    in_order = chunks.front().index > table->last_index;
+  }
+  if (in_order || (table == nullptr && bytes >= kStageMinBytes)) {
+    return Stage(content, chunks);
+  }
+  // Out of order: what is staged goes in first, so that these newer chunks
+  // win over it.
+  if (table != nullptr) ROWFS_RETURN_IF_ERROR(IngestStaged(content));
+  {
+    std::lock_guard lock(mu_);
+    unflushed_.insert(content);
+  }
   rocksdb::WriteBatch wb(bytes + 64);
   for (const ChunkWrite& c : chunks) {
     wb.Put(cf_, ToSlice(ContentKey(content, c.index)), ToSlice(c.bytes));
@@ -99,6 +144,104 @@ Status ContentSpace::WriteChunks(uint64_t content,
   rocksdb::WriteOptions wo;
   wo.disableWAL = true;
   return Status::FromRocksDB(WriteToRocksDB(db_, wo, &wb), "storing chunks");
+}
+
+Status ContentSpace::Stage(uint64_t content,
+                           const std::vector<ChunkWrite>& chunks) {
+  std::shared_ptr<StagedTable> table;
+  {
+    std::lock_guard lock(mu_);
+    std::shared_ptr<StagedTable>& slot = staged_[content];
+    if (slot == nullptr) {
+      slot = std::make_shared<StagedTable>();
+      slot->path = StagingDir(db_->GetName()) + "/" + cf_->GetName() + "-" +
+                   std::to_string(content) + "-" +
+                   std::to_string(++next_table_) + ".sst";
+      staged_count_.store(staged_.size(), std::memory_order_release);
+    }
+    table = slot;
+  }
+  std::lock_guard lock(table->mu);
+  rocksdb::Status s;
+  if (table->writer == nullptr) {
+    s = db_->GetEnv()->CreateDirIfMissing(StagingDir(db_->GetName()));
+    const rocksdb::Options options = db_->GetOptions(cf_);
+    table->writer = std::make_unique<rocksdb::SstFileWriter>(
+        rocksdb::EnvOptions(options), options, cf_);
+    if (s.ok()) s = table->writer->Open(table->path);
+  }
+  for (size_t i = 0; s.ok() && i < chunks.size(); ++i) {
+    s = table->writer->Put(ContentKey(content, chunks[i].index),
+                           ToSlice(chunks[i].bytes));
+    if (s.ok()) table->last_index = chunks[i].index;
+  }
+  if (s.ok()) return Status::OK();
+  // Chunks staged by earlier batches went with the table.
+  return Broken(content, Status::FromRocksDB(s, "staging chunks"));
+}
+
+std::shared_ptr<ContentSpace::StagedTable> ContentSpace::TakeStaged(
+    uint64_t content) {
+  std::lock_guard lock(mu_);
+  auto it = staged_.find(content);
+  if (it == staged_.end()) return nullptr;
+  std::shared_ptr<StagedTable> table = std::move(it->second);
+  staged_.erase(it);
+  staged_count_.store(staged_.size(), std::memory_order_release);
+  return table;
+}
+
+Status ContentSpace::IngestStaged(uint64_t content) {
+  std::shared_ptr<StagedTable> table = TakeStaged(content);
+  if (table == nullptr) return BrokenStatus(content);
+  std::lock_guard lock(table->mu);
+  // Finish syncs the file; ingestion links it into the database and
+  // records it in the MANIFEST (durable), then removes the staged name.
+  rocksdb::Status s = table->writer->Finish();
+  if (s.ok()) {
+    rocksdb::IngestExternalFileOptions o;
+    o.move_files = true;
+    s = db_->IngestExternalFile(cf_, {table->path}, o);
+  }
+  if (s.ok()) return Status::OK();
+  table->writer.reset();
+  std::remove(table->path.c_str());
+  return Broken(content, Status::FromRocksDB(s, "storing staged chunks"));
+}
+
+Status ContentSpace::Broken(uint64_t content, const Status& why) {
+  if (std::shared_ptr<StagedTable> table = TakeStaged(content)) {
+    std::lock_guard lock(table->mu);
+    table->writer.reset();
+    std::remove(table->path.c_str());
+  }
+  std::lock_guard lock(mu_);
+  broken_.emplace(content, why);
+  return why;
+}
+
+Status ContentSpace::BrokenStatus(uint64_t content) {
+  std::lock_guard lock(mu_);
+  auto it = broken_.find(content);
+  return it == broken_.end() ? Status::OK() : it->second;
+}
+
+void ContentSpace::DiscardStaged(uint64_t content) {
+  if (std::shared_ptr<StagedTable> table = TakeStaged(content)) {
+    std::lock_guard lock(table->mu);
+    table->writer.reset();
+    std::remove(table->path.c_str());
+  }
+  std::lock_guard lock(mu_);
+  unflushed_.erase(content);
+  broken_.erase(content);
+}
+
+Status ContentSpace::Seal(uint64_t content, bool* unflushed) {
+  ROWFS_RETURN_IF_ERROR(IngestStaged(content));
+  std::lock_guard lock(mu_);
+  *unflushed = unflushed_.erase(content) != 0;
+  return Status::OK();
 }
 
 Status ContentSpace::NewContent(uint64_t* content) {
@@ -127,11 +270,20 @@ void ContentSpace::Pin(const std::vector<uint64_t>& contents) {
 }
 
 void ContentSpace::Unpin(const std::vector<uint64_t>& contents) {
-  std::lock_guard lock(mu_);
-  for (uint64_t c : contents) {
-    auto it = pins_.find(c);
-    if (it != pins_.end() && --it->second <= 0) pins_.erase(it);
+  std::vector<uint64_t> released;
+  {
+    std::lock_guard lock(mu_);
+    for (uint64_t c : contents) {
+      auto it = pins_.find(c);
+      if (it != pins_.end() && --it->second <= 0) {
+        pins_.erase(it);
+        released.push_back(c);
+      }
+    }
   }
+  // A content nobody pins is garbage or committed (sealed): what is still
+  // staged for it was abandoned by its writer.
+  for (uint64_t c : released) DiscardStaged(c);
 }
 
 Status ContentSpace::PinnedLocked(std::vector<uint64_t>* pinned,

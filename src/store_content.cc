@@ -108,11 +108,15 @@ Status Store::CommitWriter(FileWriter* writer, std::string_view dataset,
   std::vector<ChunkWrite> chunks;
   ROWFS_RETURN_IF_ERROR(w->writer()->Finish(&record, &content, &chunks));
   if (w->writer()->stored_chunks()) {
-    // Chunks stored while the file was written skipped the WAL: they are
-    // made durable (flushed to a synced table file) before any record
-    // refers to them.
-    ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(
-        ds.db->Flush(rocksdb::FlushOptions(), ds.cf), "storing chunks"));
+    // Chunks stored while the file was written are made durable before any
+    // record refers to them: a staged table is ingested; chunks that went
+    // to the memtable skipped the WAL and are flushed to a synced table.
+    bool unflushed = false;
+    ROWFS_RETURN_IF_ERROR(ds.content.Seal(content, &unflushed));
+    if (unflushed) {
+      ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(
+          ds.db->Flush(rocksdb::FlushOptions(), ds.cf), "storing chunks"));
+    }
   }
   uint64_t ts = options.ts;
   if (ts == kServerTimestamp) {

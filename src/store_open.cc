@@ -329,6 +329,12 @@ Status Store::Open(const StoreOptions& options, const std::string& path,
   }
 
   impl->db_options = db_options;
+  if (options.mode == Mode::kReadWrite) {
+    // Tables a previous run staged and never ingested: no record refers to
+    // them (the database's lock is ours, so no writer is using them).
+    std::error_code ec;
+    std::filesystem::remove_all(ContentSpace::StagingDir(path), ec);
+  }
   for (size_t i = 0; i < handles.size(); ++i) {
     if (names[i] == rocksdb::kDefaultColumnFamilyName) {
       impl->meta_cf = handles[i];

@@ -6,7 +6,9 @@
 #include <rocksdb/write_batch.h>
 
 #include <filesystem>
+#include <fstream>
 
+#include "content_space.h"
 #include "rowfs/key_codec.h"
 #include "rowfs/store.h"
 #include "testutil.h"
@@ -166,17 +168,65 @@ TEST_F(ContentStoreTest, CollectionSparesReadersWritersAndSnapshots) {
 // unreferenced chunks, which the next collection removes.
 TEST_F(ContentStoreTest, AnAbandonedWriterLeavesOnlyGarbage) {
   {
+    // Written in order: its chunks are staged in a table file of their
+    // own, removed with the writer.
     std::unique_ptr<FileWriter> w;
     ASSERT_OK(store().NewWriter("ds", nullptr, &w));
     ASSERT_OK(w->Write(0, std::string(20 << 20, 'q')));
   }
+  EXPECT_EQ(Check().unreferenced, 0u);
+  EXPECT_TRUE(std::filesystem::is_empty(ContentSpace::StagingDir(db_path())));
+  {
+    // Written backwards: a staged table is ingested as soon as an earlier
+    // chunk is stored (newer chunks must win), the rest goes through the
+    // memtable; all of it is garbage once the writer is gone.
+    std::unique_ptr<FileWriter> w;
+    ASSERT_OK(store().NewWriter("ds", nullptr, &w));
+    const std::string piece(512 << 10, 'b');
+    for (uint64_t at = 20 << 20; at > 0; at -= piece.size()) {
+      ASSERT_OK(w->Write(at - piece.size(), piece));
+    }
+  }
   EXPECT_GT(Check().unreferenced, 0u);
   ASSERT_OK(store().CollectGarbage("ds"));
   EXPECT_EQ(Check().unreferenced, 0u);
+  // A table a killed daemon staged is removed by the next read-write start.
+  const std::string staged = ContentSpace::StagingDir(db_path());
+  std::filesystem::create_directories(staged);
+  std::ofstream(staged + "/left-by-a-crash.sst") << "x";
   Reopen();  // the same after a restart (ids are never reused)
+  EXPECT_FALSE(std::filesystem::exists(staged + "/left-by-a-crash.sst"));
   ASSERT_OK(store().CollectGarbage("ds"));
   WriteFile("c", [&](FileWriter* w) { ASSERT_OK(w->Write(0, "after")); });
   EXPECT_EQ(Read("c"), "after");
+}
+
+// A large file written in order is staged in a table file of its own and
+// ingested at the commit. Chunks lost with that table (here: removed
+// before the commit) fail the commit: no record ever refers to them.
+TEST_F(ContentStoreTest, ChunksLostWithAStagedTableFailTheCommit) {
+  std::unique_ptr<FileWriter> w;
+  ASSERT_OK(store().NewWriter("ds", nullptr, &w));
+  ASSERT_OK(w->Write(0, std::string(9 << 20, 's')));
+  const std::string staged = ContentSpace::StagingDir(db_path());
+  ASSERT_FALSE(std::filesystem::is_empty(staged));
+  for (const auto& e : std::filesystem::directory_iterator(staged)) {
+    std::filesystem::remove(e.path());
+  }
+  uint64_t ts = 0;
+  EXPECT_FALSE(store().CommitWriter(w.get(), "ds", "r", "c", {}, &ts).ok());
+  EXPECT_FALSE(store().CommitWriter(w.get(), "ds", "r", "c", {}, &ts).ok())
+      << "a second try must not commit without the lost chunks";
+  w.reset();
+  EXPECT_EQ(Check().dangling, 0u);
+  EXPECT_EQ(Read("c").substr(0, 10), "<NotFound:");
+  // Nothing else is affected.
+  WriteFile("c", [&](FileWriter* f) {
+    ASSERT_OK(f->Write(0, std::string(9 << 20, 't')));
+  });
+  EXPECT_EQ(Read("c"), std::string(9 << 20, 't'));
+  EXPECT_TRUE(std::filesystem::is_empty(staged));
+  EXPECT_EQ(Check().dangling, 0u);
 }
 
 TEST_F(ContentStoreTest, LargePutsAreChunkedAndDeletedHistoryIsCollected) {
