@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -41,6 +42,32 @@ Tree WithoutRoot(Tree t) {
 
 class HistoryRestoreTest : public MountTest {
  protected:
+  // tar --listed-incremental: level 0 of the mount, then `change`, then
+  // level 1; both extracted into a fresh mount must give the source.
+  void ExpectTarLevelsRestoreExactly(const std::function<void()>& change) {
+    const std::string snar0 = dir_.Sub("l0.snar"), snar1 = dir_.Sub("l1.snar");
+    const std::string l0 = dir_.Sub("l0.tar"), l1 = dir_.Sub("l1.tar");
+    CommandResult r = In(mnt_, "tar --format=posix -g " + ShellQuote(snar0) +
+                                   " -cf " + ShellQuote(l0) + " .");
+    ASSERT_EQ(r.status, 0) << r.output;
+    change();
+    ASSERT_FALSE(HasFatalFailure());
+    r = RunShell("cp " + ShellQuote(snar0) + " " + ShellQuote(snar1));
+    ASSERT_EQ(r.status, 0) << r.output;
+    r = In(mnt_, "tar --format=posix -g " + ShellQuote(snar1) + " -cf " +
+                     ShellQuote(l1) + " .");
+    ASSERT_EQ(r.status, 0) << r.output;
+    const Tree source = Walk(mnt_);
+    auto copy = FreshMount("copy");
+    ASSERT_NE(copy, nullptr);
+    for (const std::string& level : {l0, l1}) {
+      r = In(copy->mountpoint(), "tar -x -g /dev/null -f " + ShellQuote(level));
+      ASSERT_EQ(r.status, 0) << r.output;
+    }
+    EXPECT_EQ(DiffTrees(source, Walk(copy->mountpoint())), "");
+    EXPECT_TRUE(copy->Stop());
+  }
+
   // A tree with history: several datasets and rows (one empty, one with a
   // space in its name), columns with several versions (written, backfilled,
   // one given an older time between two writes), binary values with NUL
@@ -320,31 +347,13 @@ TEST_F(HistoryRestoreTest, TarExtractOverARestoredMountKeepsHistory) {
 TEST_F(HistoryRestoreTest, TarListedIncrementalRestoreIsExact) {
   Populate();
   ASSERT_FALSE(HasFatalFailure());
-  const std::string snar0 = dir_.Sub("l0.snar"), snar1 = dir_.Sub("l1.snar");
-  const std::string l0 = dir_.Sub("l0.tar"), l1 = dir_.Sub("l1.tar");
-  CommandResult r = In(mnt_, "tar --format=posix -g " + ShellQuote(snar0) +
-                                 " -cf " + ShellQuote(l0) + " .");
-  ASSERT_EQ(r.status, 0) << r.output;
-  ASSERT_EQ(WriteFile("ds/r/col", "four\n"), 0);
-  ASSERT_EQ(WriteFile("ds/r/newcol", "new\n"), 0);
-  ASSERT_EQ(unlink(P("ds/r/empty").c_str()), 0);
-  ASSERT_EQ(mkdir(P("ds/r3").c_str(), 0755), 0);
-  ASSERT_EQ(WriteFile("ds/r3/x", "x\n"), 0);
-  r = RunShell("cp " + ShellQuote(snar0) + " " + ShellQuote(snar1));
-  ASSERT_EQ(r.status, 0) << r.output;
-  r = In(mnt_, "tar --format=posix -g " + ShellQuote(snar1) + " -cf " +
-                   ShellQuote(l1) + " .");
-  ASSERT_EQ(r.status, 0) << r.output;
-  const Tree source = Walk(mnt_);
-
-  auto copy = FreshMount("copy");
-  ASSERT_NE(copy, nullptr);
-  for (const std::string& level : {l0, l1}) {
-    r = In(copy->mountpoint(), "tar -x -g /dev/null -f " + ShellQuote(level));
-    ASSERT_EQ(r.status, 0) << r.output;
-  }
-  EXPECT_EQ(DiffTrees(source, Walk(copy->mountpoint())), "");
-  EXPECT_TRUE(copy->Stop());
+  ExpectTarLevelsRestoreExactly([&] {
+    ASSERT_EQ(WriteFile("ds/r/col", "four\n"), 0);
+    ASSERT_EQ(WriteFile("ds/r/newcol", "new\n"), 0);
+    ASSERT_EQ(unlink(P("ds/r/empty").c_str()), 0);
+    ASSERT_EQ(mkdir(P("ds/r3").c_str(), 0755), 0);
+    ASSERT_EQ(WriteFile("ds/r3/x", "x\n"), 0);
+  });
 }
 
 // The changes of a level that only an entry's change time (ctime) shows:
@@ -359,35 +368,17 @@ TEST_F(HistoryRestoreTest, TarListedIncrementalRestoreIsExact) {
 TEST_F(HistoryRestoreTest, TarListedIncrementalCarriesChangesWithOlderTimes) {
   Populate();
   ASSERT_FALSE(HasFatalFailure());
-  const std::string snar0 = dir_.Sub("l0.snar"), snar1 = dir_.Sub("l1.snar");
-  const std::string l0 = dir_.Sub("l0.tar"), l1 = dir_.Sub("l1.tar");
-  CommandResult r = In(mnt_, "tar --format=posix -g " + ShellQuote(snar0) +
-                                 " -cf " + ShellQuote(l0) + " .");
-  ASSERT_EQ(r.status, 0) << r.output;
-  const std::string old = dir_.Sub("old");
-  r = RunShell("printf 'old copy\\n' > " + ShellQuote(old) +
-               " && touch -d @1600000000.321 " + ShellQuote(old) +
-               " && cp -p " + ShellQuote(old) + " " +
-               ShellQuote(P("ds/r/col")));
-  ASSERT_EQ(r.status, 0) << r.output;
-  ASSERT_EQ(WriteFile("ds/r/hist@1600000100000", "backfilled\n"), 0);
-  r = Sh("touch -d @1600000000.777 ds2/r1/c");
-  ASSERT_EQ(r.status, 0) << r.output;
-  r = RunShell("cp " + ShellQuote(snar0) + " " + ShellQuote(snar1));
-  ASSERT_EQ(r.status, 0) << r.output;
-  r = In(mnt_, "tar --format=posix -g " + ShellQuote(snar1) + " -cf " +
-                   ShellQuote(l1) + " .");
-  ASSERT_EQ(r.status, 0) << r.output;
-  const Tree source = Walk(mnt_);
-
-  auto copy = FreshMount("copy");
-  ASSERT_NE(copy, nullptr);
-  for (const std::string& level : {l0, l1}) {
-    r = In(copy->mountpoint(), "tar -x -g /dev/null -f " + ShellQuote(level));
+  ExpectTarLevelsRestoreExactly([&] {
+    const std::string old = dir_.Sub("old");
+    CommandResult r = RunShell(
+        "printf 'old copy\\n' > " + ShellQuote(old) +
+        " && touch -d @1600000000.321 " + ShellQuote(old) + " && cp -p " +
+        ShellQuote(old) + " " + ShellQuote(P("ds/r/col")));
     ASSERT_EQ(r.status, 0) << r.output;
-  }
-  EXPECT_EQ(DiffTrees(source, Walk(copy->mountpoint())), "");
-  EXPECT_TRUE(copy->Stop());
+    ASSERT_EQ(WriteFile("ds/r/hist@1600000100000", "backfilled\n"), 0);
+    r = Sh("touch -d @1600000000.777 ds2/r1/c");
+    ASSERT_EQ(r.status, 0) << r.output;
+  });
 }
 
 // cpio: a full archive, then what changed since, found as a backup script
