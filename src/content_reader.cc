@@ -6,6 +6,12 @@
 #include <vector>
 
 namespace rowfs {
+namespace {
+
+// The most chunk bytes one ReadChunks call fetches.
+constexpr uint64_t kReadWindowBytes = 4 << 20;
+
+}  // namespace
 
 Status ReadRecordRange(ChunkIO* io, const VersionRecord& record,
                        uint64_t offset, size_t n, std::string* out) {
@@ -17,7 +23,7 @@ Status ReadRecordRange(ChunkIO* io, const VersionRecord& record,
     return Status::OK();
   }
   out->resize(n, '\0');
-  // Every chunk the range covers, fetched in one call (a sequential reader
+  // Every chunk the range covers, fetched together (a sequential reader
   // asks for up to 1 MiB at a time: 16 chunks of 64 KiB in one disk read).
   struct Piece {
     uint64_t at;        // offset in *out
@@ -38,27 +44,33 @@ Status ReadRecordRange(ChunkIO* io, const VersionRecord& record,
     }
     pos += take;
   }
-  if (ids.empty()) return Status::OK();
-  // Sorted by key (content, index): runs of one content are in index order,
+  // In windows of about 4 MiB (a whole large version read at once holds
+  // one window of chunks beside the result, not a second copy of it), each
+  // sorted by key (content, index): runs of one content are in index order,
   // but an appended file's runs may refer to older and newer contents.
-  std::vector<size_t> order(ids.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return std::tie(ids[a].content, ids[a].index) <
-           std::tie(ids[b].content, ids[b].index);
-  });
+  const size_t window = std::max<size_t>(1, kReadWindowBytes / cs);
+  std::vector<size_t> order;
   std::vector<ChunkIO::ChunkId> sorted;
-  sorted.reserve(ids.size());
-  for (size_t i : order) sorted.push_back(ids[i]);
   std::vector<std::string> chunks;
-  ROWFS_RETURN_IF_ERROR(io->ReadChunks(sorted, &chunks));
-  for (size_t k = 0; k < order.size(); ++k) {
-    const Piece& p = pieces[order[k]];
-    const std::string& chunk = chunks[k];
-    if (p.in_chunk < chunk.size()) {
-      const uint64_t have =
-          std::min<uint64_t>(p.take, chunk.size() - p.in_chunk);
-      std::memcpy(out->data() + p.at, chunk.data() + p.in_chunk, have);
+  for (size_t first = 0; first < ids.size(); first += window) {
+    const size_t last = std::min(ids.size(), first + window);
+    order.resize(last - first);
+    for (size_t i = 0; i < order.size(); ++i) order[i] = first + i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return std::tie(ids[a].content, ids[a].index) <
+             std::tie(ids[b].content, ids[b].index);
+    });
+    sorted.clear();
+    for (size_t i : order) sorted.push_back(ids[i]);
+    ROWFS_RETURN_IF_ERROR(io->ReadChunks(sorted, &chunks));
+    for (size_t k = 0; k < order.size(); ++k) {
+      const Piece& p = pieces[order[k]];
+      const std::string& chunk = chunks[k];
+      if (p.in_chunk < chunk.size()) {
+        const uint64_t have =
+            std::min<uint64_t>(p.take, chunk.size() - p.in_chunk);
+        std::memcpy(out->data() + p.at, chunk.data() + p.in_chunk, have);
+      }
     }
   }
   return Status::OK();

@@ -149,31 +149,39 @@ Status ContentSpace::WriteChunks(uint64_t content,
 Status ContentSpace::Stage(uint64_t content,
                            const std::vector<ChunkWrite>& chunks) {
   std::shared_ptr<StagedTable> table;
+  rocksdb::Status s;
   {
     std::lock_guard lock(mu_);
     std::shared_ptr<StagedTable>& slot = staged_[content];
     if (slot == nullptr) {
-      slot = std::make_shared<StagedTable>();
-      slot->path = StagingDir(db_->GetName()) + "/" + cf_->GetName() + "-" +
+      // Made whole here, under mu_: whoever finds it in staged_ finds an
+      // open writer.
+      auto made = std::make_shared<StagedTable>();
+      made->path = StagingDir(db_->GetName()) + "/" + cf_->GetName() + "-" +
                    std::to_string(content) + "-" +
                    std::to_string(++next_table_) + ".sst";
+      s = db_->GetEnv()->CreateDirIfMissing(StagingDir(db_->GetName()));
+      const rocksdb::Options options = db_->GetOptions(cf_);
+      made->writer = std::make_unique<rocksdb::SstFileWriter>(
+          rocksdb::EnvOptions(options), options, cf_);
+      if (s.ok()) s = made->writer->Open(made->path);
+      if (s.ok()) {
+        slot = std::move(made);
+      } else {
+        staged_.erase(content);
+        std::remove(made->path.c_str());
+      }
       staged_count_.store(staged_.size(), std::memory_order_release);
     }
-    table = slot;
+    if (s.ok()) table = slot;
   }
-  std::lock_guard lock(table->mu);
-  rocksdb::Status s;
-  if (table->writer == nullptr) {
-    s = db_->GetEnv()->CreateDirIfMissing(StagingDir(db_->GetName()));
-    const rocksdb::Options options = db_->GetOptions(cf_);
-    table->writer = std::make_unique<rocksdb::SstFileWriter>(
-        rocksdb::EnvOptions(options), options, cf_);
-    if (s.ok()) s = table->writer->Open(table->path);
-  }
-  for (size_t i = 0; s.ok() && i < chunks.size(); ++i) {
-    s = table->writer->Put(ContentKey(content, chunks[i].index),
-                           ToSlice(chunks[i].bytes));
-    if (s.ok()) table->last_index = chunks[i].index;
+  if (s.ok()) {
+    std::lock_guard lock(table->mu);
+    for (size_t i = 0; s.ok() && i < chunks.size(); ++i) {
+      s = table->writer->Put(ContentKey(content, chunks[i].index),
+                             ToSlice(chunks[i].bytes));
+      if (s.ok()) table->last_index = chunks[i].index;
+    }
   }
   if (s.ok()) return Status::OK();
   // Chunks staged by earlier batches went with the table.
@@ -195,6 +203,7 @@ Status ContentSpace::IngestStaged(uint64_t content) {
   std::shared_ptr<StagedTable> table = TakeStaged(content);
   if (table == nullptr) return BrokenStatus(content);
   std::lock_guard lock(table->mu);
+  if (table->writer == nullptr) return BrokenStatus(content);  // discarded
   // Finish syncs the file; ingestion links it into the database and
   // records it in the MANIFEST (durable), then removes the staged name.
   rocksdb::Status s = table->writer->Finish();
@@ -237,10 +246,17 @@ void ContentSpace::DiscardStaged(uint64_t content) {
   broken_.erase(content);
 }
 
-Status ContentSpace::Seal(uint64_t content, bool* unflushed) {
+Status ContentSpace::Seal(uint64_t content) {
   ROWFS_RETURN_IF_ERROR(IngestStaged(content));
+  {
+    std::lock_guard lock(mu_);
+    if (unflushed_.count(content) == 0) return Status::OK();
+  }
+  ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(
+      db_->Flush(rocksdb::FlushOptions(), cf_), "storing chunks"));
+  // Only now: a failed flush leaves the next commit to flush again.
   std::lock_guard lock(mu_);
-  *unflushed = unflushed_.erase(content) != 0;
+  unflushed_.erase(content);
   return Status::OK();
 }
 

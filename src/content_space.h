@@ -60,11 +60,12 @@ class ContentSpace : public ChunkIO {
   void Pin(const std::vector<uint64_t>& contents) override;
   void Unpin(const std::vector<uint64_t>& contents) override;
 
-  // Makes the chunks stored for `content` durable and readable before a
-  // record refers to them: a staged table is ingested; *unflushed says
-  // whether chunks went to the memtable (without the WAL), which the caller
-  // must then flush.
-  Status Seal(uint64_t content, bool* unflushed);
+  // Makes the chunks stored for `content` durable before a record refers
+  // to them, and older than anything written of `content` after it: a
+  // staged table is ingested, chunks that went to the memtable (without
+  // the WAL) are flushed to a synced table. REQUIRES: called before any
+  // commit that writes or refers to chunks of `content`.
+  Status Seal(uint64_t content);
 
   // Where staged tables are written: DB_DIR/staged (removed at every
   // read-write start: what is there belongs to no record).

@@ -72,10 +72,6 @@ class ContentWriter {
   // The contents of the base the caller pinned for this writer.
   const std::vector<uint64_t>& base_contents() const { return pinned_base_; }
 
-  // Whether chunks were stored (WriteChunks) since the last commit: the
-  // commit must make them durable first.
-  bool stored_chunks() const { return !stored_.empty(); }
-
   // Dirty bytes held now (for tests and statistics).
   uint64_t dirty_bytes() const { return dirty_bytes_; }
 

@@ -107,16 +107,11 @@ Status Store::CommitWriter(FileWriter* writer, std::string_view dataset,
   uint64_t content = 0;
   std::vector<ChunkWrite> chunks;
   ROWFS_RETURN_IF_ERROR(w->writer()->Finish(&record, &content, &chunks));
-  if (w->writer()->stored_chunks()) {
-    // Chunks stored while the file was written are made durable before any
-    // record refers to them: a staged table is ingested; chunks that went
-    // to the memtable skipped the WAL and are flushed to a synced table.
-    bool unflushed = false;
-    ROWFS_RETURN_IF_ERROR(ds.content.Seal(content, &unflushed));
-    if (unflushed) {
-      ROWFS_RETURN_IF_ERROR(Status::FromRocksDB(
-          ds.db->Flush(rocksdb::FlushOptions(), ds.cf), "storing chunks"));
-    }
+  if (content != 0) {
+    // Chunks stored while the file was written (even ones a truncate made
+    // unused, which may still wait in a staged table) are made durable,
+    // and older than the chunks of this commit, before the record exists.
+    ROWFS_RETURN_IF_ERROR(ds.content.Seal(content));
   }
   uint64_t ts = options.ts;
   if (ts == kServerTimestamp) {

@@ -229,6 +229,55 @@ TEST_F(ContentStoreTest, ChunksLostWithAStagedTableFailTheCommit) {
   EXPECT_EQ(Check().dangling, 0u);
 }
 
+// A table that cannot be staged (here: a file where its directory goes)
+// fails the write and every commit of the file, and hangs nothing.
+TEST_F(ContentStoreTest, AFailedStagingFailsTheFileAndHangsNothing) {
+  const std::string staged = ContentSpace::StagingDir(db_path());
+  std::filesystem::remove_all(staged);
+  std::ofstream(staged) << "in the way";
+  std::unique_ptr<FileWriter> w;
+  ASSERT_OK(store().NewWriter("ds", nullptr, &w));
+  Status s;
+  for (int i = 0; i < 9 && s.ok(); ++i) {
+    s = w->Write(uint64_t(i) << 20, std::string(1 << 20, 'f'));
+  }
+  EXPECT_FALSE(s.ok());
+  uint64_t ts = 0;
+  EXPECT_FALSE(store().CommitWriter(w.get(), "ds", "r", "c", {}, &ts).ok());
+  w.reset();
+  EXPECT_EQ(Check().dangling, 0u);
+  std::filesystem::remove(staged);
+  WriteFile("c", [&](FileWriter* f) {
+    ASSERT_OK(f->Write(0, std::string(9 << 20, 'g')));
+  });
+  EXPECT_TRUE(Read("c") == std::string(9 << 20, 'g'));
+}
+
+// Chunks staged and then cut off by a truncate are older than what the
+// commit writes in their place, whenever their table is ingested.
+TEST_F(ContentStoreTest, ChunksATruncateCutOffNeverComeBack) {
+  const std::string base(1 << 20, 'b');
+  WriteFile("c", [&](FileWriter* f) { ASSERT_OK(f->Write(0, base)); });
+  std::unique_ptr<VersionReader> latest;
+  ASSERT_OK(store().OpenVersion("ds", "r", "c", std::nullopt, {}, &latest));
+  std::unique_ptr<FileWriter> w;
+  ASSERT_OK(store().NewWriter("ds", latest.get(), &w));
+  ASSERT_OK(w->Write(base.size(), std::string(8 << 20, 'x')));  // staged
+  ASSERT_OK(w->Truncate(base.size()));
+  ASSERT_OK(w->Write(base.size(), "tail"));
+  uint64_t ts = 0;
+  ASSERT_OK(store().CommitWriter(w.get(), "ds", "r", "c", {}, &ts));
+  EXPECT_TRUE(Read("c") == base + "tail") << "cut-off chunks came back";
+  std::string back;
+  ASSERT_OK(w->Read(base.size(), 4, &back));  // the writer reads on
+  EXPECT_EQ(back, "tail");
+  w.reset();
+  latest.reset();
+  EXPECT_TRUE(Read("c") == base + "tail") << "cut-off chunks came back";
+  Reopen();
+  EXPECT_TRUE(Read("c") == base + "tail") << "cut-off chunks came back";
+}
+
 TEST_F(ContentStoreTest, LargePutsAreChunkedAndDeletedHistoryIsCollected) {
   const std::string big(5 << 20, 'p');
   ASSERT_OK(store().Put("ds", "r", "c", big));
