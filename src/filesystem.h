@@ -311,6 +311,12 @@ class Filesystem {
   std::deque<EntryInvalidation> inval_queue_;
   bool inval_stop_ = false;            // also: nothing is queued once set
   std::atomic<bool> notifying_{true};  // false once StopNotifying began
+  // Counts changes the kernel is told of (or would be, for nodes it does
+  // not know yet). A directory listing records it when it reads the store:
+  // entries served after it moved may be stale, and are given to the
+  // kernel without cache time (a later READDIRPLUS of a listing read
+  // earlier would otherwise overwrite fresher attributes for 60 s).
+  std::atomic<uint64_t> changes_{0};
   std::thread invalidator_;
   LogRateLimit refusal_log_{20};  // refusals logged per second
 };

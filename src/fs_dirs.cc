@@ -183,6 +183,11 @@ Status Filesystem::FillDirBuffer(fuse_req_t req, DirHandle* h, off_t off,
       e.attr = st;
       NodeId counted = 0;
       if (key != nullptr) counted = MakeEntry(*key, st, &e).id;
+      if (changes_.load(std::memory_order_acquire) != h->listed_changes) {
+        // Read before a change: the kernel must ask again.
+        e.attr_timeout = 0;
+        e.entry_timeout = 0;
+      }
       len = fuse_add_direntry_plus(req, at, room, name.c_str(), &e, next);
       if (len > room) {
         if (counted != 0)
@@ -219,6 +224,7 @@ Status Filesystem::FillDirBuffer(fuse_req_t req, DirHandle* h, off_t off,
   if (!h->streaming) {
     if (off == 0) {
       // The first read, or a rewinddir: what the directory holds now.
+      h->listed_changes = changes_.load(std::memory_order_acquire);
       h->entries.clear();
       ROWFS_RETURN_IF_ERROR(FillDir(h, h->dir));
     }
@@ -234,6 +240,7 @@ Status Filesystem::FillDirBuffer(fuse_req_t req, DirHandle* h, off_t off,
   if (std::max<off_t>(off, 2) + 1 != h->next_off) {
     ReadView view;
     s = ViewOf(h->dir.key, &view);
+    h->listed_changes = changes_.load(std::memory_order_acquire);
     if (s.ok())
       h->cursor = store_->NewRowCursor(h->dir.key.dataset, "", &s, view);
     h->pending.reset();

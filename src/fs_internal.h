@@ -124,6 +124,8 @@ struct Filesystem::DirHandle {
   std::unique_ptr<RowCursor> cursor;
   off_t next_off = 0;
   std::optional<DirEntry> pending;
+  // Filesystem::changes_ when the listing (or the cursor) read the store.
+  uint64_t listed_changes = 0;
 };
 
 }  // namespace rowfs

@@ -22,6 +22,7 @@ using namespace fs;  // NOLINT: the fs_*.cc files' shared helpers
 // ---------------------------------------------------------------- caching
 
 void Filesystem::InvalidateInode(NodeId id, bool data) {
+  changes_.fetch_add(1, std::memory_order_acq_rel);
   // Request handlers call this while the session runs; after it, only the
   // thread that stopped notifying does, so the flag needs no lock.
   if (session_ == nullptr || !notifying_.load(std::memory_order_acquire)) {
@@ -53,6 +54,7 @@ Filesystem::CacheTimeouts Filesystem::CacheTimeoutsOf(
 }
 
 void Filesystem::InvalidateDataset(const std::string& dataset) {
+  changes_.fetch_add(1, std::memory_order_acq_rel);
   // Views too: a policy hides versions in @asof and @snapshot trees alike.
   std::vector<uint32_t> views{0};
   {
@@ -74,6 +76,7 @@ void Filesystem::InvalidateDataset(const std::string& dataset) {
 
 void Filesystem::InvalidateColumn(std::string_view ds, std::string_view row,
                                   std::string_view col, NodeId keep_data_of) {
+  changes_.fetch_add(1, std::memory_order_acq_rel);
   for (NodeId id : inodes_.ColumnNodes(ds, row, col)) {
     InvalidateInode(id, id != keep_data_of);
   }
@@ -81,6 +84,7 @@ void Filesystem::InvalidateColumn(std::string_view ds, std::string_view row,
 
 void Filesystem::InvalidateWritten(const NodeKey& key, uint64_t ts,
                                    NodeId keep_data_of) {
+  changes_.fetch_add(1, std::memory_order_acq_rel);
   // A new version changes what "col" shows and what "col@ts" holds; every
   // other version is immutable and keeps its cached attributes and pages.
   for (const NodeKey& k :
@@ -94,6 +98,7 @@ void Filesystem::InvalidateWritten(const NodeKey& key, uint64_t ts,
 
 void Filesystem::QueueEntryInvalidations(
     std::vector<EntryInvalidation> entries) {
+  changes_.fetch_add(1, std::memory_order_acq_rel);
   if (entries.empty() || session_ == nullptr) return;
   {
     std::lock_guard lock(inval_mu_);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -64,6 +65,32 @@ TEST_F(FsTest, EchoCatAppendTruncate) {
   EXPECT_TRUE(S_ISREG(st.st_mode));
   EXPECT_EQ(st.st_size, 5);
   EXPECT_EQ(Sh("ls ds/r").output.substr(0, 2), "c\n");
+}
+
+// A long row is listed in several READDIRPLUS replies from one listing.
+// A column changed between two of them must not reach the kernel with its
+// old attributes (they were cached for the whole attribute timeout: stat
+// showed the old size while cat showed the new content).
+TEST_F(FsTest, AListingReadBeforeAChangeCachesNoOldAttributes) {
+  for (int i = 0; i < 300; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof(name), "ds/r/c%03d", i);
+    ASSERT_EQ(WriteFile(name, std::string(1000, 'x')), 0);
+  }
+  Remount();  // the kernel knows none of them
+  const int fd = open(P("ds/r").c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(fd, 0);
+  char first[1024];  // the first reply only
+  ASSERT_GT(syscall(SYS_getdents64, fd, first, sizeof(first)), 0);
+  ASSERT_EQ(WriteFile("ds/r/c299", "yyyyyyyyyy"), 0);
+  std::vector<char> rest(1 << 16);
+  while (syscall(SYS_getdents64, fd, rest.data(), rest.size()) > 0) {
+  }
+  close(fd);
+  struct stat st;
+  ASSERT_EQ(stat(P("ds/r/c299").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 10);
+  EXPECT_EQ(ReadFile("ds/r/c299"), "yyyyyyyyyy");
 }
 
 TEST_F(FsTest, OneVersionPerCloseWithChanges) {
