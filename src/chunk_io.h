@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,19 +36,21 @@ class ChunkIO {
   // record referred to a chunk that is not there.
   virtual Status ReadChunk(uint64_t content, uint32_t index,
                            std::string* out) = 0;
-  // The chunks `ids` (content, index) into (*out)[i], as ReadChunk would,
-  // in one call: a store can fetch neighbouring chunks with one read.
-  // REQUIRES: `ids` sorted.
+  // Calls `visit(i, bytes)` with the bytes of chunk `ids[i]` (as ReadChunk
+  // would give them), for every i, in one call: a store can fetch
+  // neighbouring chunks with one read and hand them over without a copy.
+  // `bytes` is valid during the call only. REQUIRES: `ids` sorted.
   struct ChunkId {
     uint64_t content;
     uint32_t index;
   };
+  using ChunkVisitor = std::function<void(size_t i, std::string_view bytes)>;
   virtual Status ReadChunks(const std::vector<ChunkId>& ids,
-                            std::vector<std::string>* out) {
-    out->resize(ids.size());
+                            const ChunkVisitor& visit) {
+    std::string chunk;
     for (size_t i = 0; i < ids.size(); ++i) {
-      ROWFS_RETURN_IF_ERROR(
-          ReadChunk(ids[i].content, ids[i].index, &(*out)[i]));
+      ROWFS_RETURN_IF_ERROR(ReadChunk(ids[i].content, ids[i].index, &chunk));
+      visit(i, chunk);
     }
     return Status::OK();
   }

@@ -45,13 +45,12 @@ Status ReadRecordRange(ChunkIO* io, const VersionRecord& record,
     pos += take;
   }
   // In windows of about 4 MiB (a whole large version read at once holds
-  // one window of chunks beside the result, not a second copy of it), each
+  // one window of fetched blocks beside the result, not a second copy), each
   // sorted by key (content, index): runs of one content are in index order,
   // but an appended file's runs may refer to older and newer contents.
   const size_t window = std::max<size_t>(1, kReadWindowBytes / cs);
   std::vector<size_t> order;
   std::vector<ChunkIO::ChunkId> sorted;
-  std::vector<std::string> chunks;
   for (size_t first = 0; first < ids.size(); first += window) {
     const size_t last = std::min(ids.size(), first + window);
     order.resize(last - first);
@@ -62,16 +61,15 @@ Status ReadRecordRange(ChunkIO* io, const VersionRecord& record,
     });
     sorted.clear();
     for (size_t i : order) sorted.push_back(ids[i]);
-    ROWFS_RETURN_IF_ERROR(io->ReadChunks(sorted, &chunks));
-    for (size_t k = 0; k < order.size(); ++k) {
-      const Piece& p = pieces[order[k]];
-      const std::string& chunk = chunks[k];
-      if (p.in_chunk < chunk.size()) {
-        const uint64_t have =
-            std::min<uint64_t>(p.take, chunk.size() - p.in_chunk);
-        std::memcpy(out->data() + p.at, chunk.data() + p.in_chunk, have);
-      }
-    }
+    ROWFS_RETURN_IF_ERROR(
+        io->ReadChunks(sorted, [&](size_t k, std::string_view chunk) {
+          const Piece& p = pieces[order[k]];
+          if (p.in_chunk < chunk.size()) {
+            const uint64_t have =
+                std::min<uint64_t>(p.take, chunk.size() - p.in_chunk);
+            std::memcpy(out->data() + p.at, chunk.data() + p.in_chunk, have);
+          }
+        }));
   }
   return Status::OK();
 }

@@ -40,10 +40,7 @@ Status ContentSpace::LoadLocked() {
 
 ContentSpace::~ContentSpace() {
   std::lock_guard lock(mu_);
-  for (auto& [content, table] : staged_) {
-    table->writer.reset();
-    std::remove(table->path.c_str());
-  }
+  for (const auto& [content, table] : staged_) RemoveStaged(table);
 }
 
 std::string ContentSpace::StagingDir(const std::string& db_path) {
@@ -69,19 +66,20 @@ Status ContentSpace::ReadChunk(uint64_t content, uint32_t index,
 }
 
 Status ContentSpace::ReadChunks(const std::vector<ChunkId>& ids,
-                                std::vector<std::string>* out) {
-  if (ids.size() == 1) {
-    out->resize(1);
-    return ReadChunk(ids[0].content, ids[0].index, &(*out)[0]);
-  }
+                                const ChunkVisitor& visit) {
   if (staged_count_.load(std::memory_order_acquire) != 0) {
-    for (const ChunkId& id : ids)
-      ROWFS_RETURN_IF_ERROR(IngestStaged(id.content));
+    // Sorted: each content once.
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (i == 0 || ids[i].content != ids[i - 1].content) {
+        ROWFS_RETURN_IF_ERROR(IngestStaged(ids[i].content));
+      }
+    }
   }
   std::vector<std::string> keys;
   keys.reserve(ids.size());
-  for (const ChunkId& id : ids)
+  for (const ChunkId& id : ids) {
     keys.push_back(ContentKey(id.content, id.index));
+  }
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::PinnableSlice> values(ids.size());
   std::vector<rocksdb::Status> statuses(ids.size());
@@ -91,7 +89,6 @@ Status ContentSpace::ReadChunks(const std::vector<ChunkId>& ids,
   // with one read.
   db_->MultiGet(ro, cf_, ids.size(), slices.data(), values.data(),
                 statuses.data(), /*sorted_input=*/true);
-  out->resize(ids.size());
   for (size_t i = 0; i < ids.size(); ++i) {
     if (statuses[i].IsNotFound()) {
       return MissingChunk(ids[i].content, ids[i].index);
@@ -99,7 +96,7 @@ Status ContentSpace::ReadChunks(const std::vector<ChunkId>& ids,
     if (!statuses[i].ok()) {
       return Status::FromRocksDB(statuses[i], "reading a chunk");
     }
-    (*out)[i].assign(values[i].data(), values[i].size());
+    visit(i, ToView(values[i]));
   }
   return Status::OK();
 }
@@ -191,6 +188,11 @@ Status ContentSpace::Stage(uint64_t content,
 std::shared_ptr<ContentSpace::StagedTable> ContentSpace::TakeStaged(
     uint64_t content) {
   std::lock_guard lock(mu_);
+  return TakeStagedLocked(content);
+}
+
+std::shared_ptr<ContentSpace::StagedTable> ContentSpace::TakeStagedLocked(
+    uint64_t content) {
   auto it = staged_.find(content);
   if (it == staged_.end()) return nullptr;
   std::shared_ptr<StagedTable> table = std::move(it->second);
@@ -199,11 +201,29 @@ std::shared_ptr<ContentSpace::StagedTable> ContentSpace::TakeStaged(
   return table;
 }
 
-Status ContentSpace::IngestStaged(uint64_t content) {
-  std::shared_ptr<StagedTable> table = TakeStaged(content);
-  if (table == nullptr) return BrokenStatus(content);
+void ContentSpace::RemoveStaged(const std::shared_ptr<StagedTable>& table) {
+  if (table == nullptr) return;
   std::lock_guard lock(table->mu);
-  if (table->writer == nullptr) return BrokenStatus(content);  // discarded
+  table->writer.reset();
+  std::remove(table->path.c_str());
+}
+
+Status ContentSpace::IngestStaged(uint64_t content) {
+  std::shared_ptr<StagedTable> table;
+  {
+    std::lock_guard lock(mu_);
+    table = TakeStagedLocked(content);
+    if (table == nullptr) {
+      auto it = broken_.find(content);
+      return it == broken_.end() ? Status::OK() : it->second;
+    }
+  }
+  std::lock_guard lock(table->mu);
+  if (table->writer == nullptr) {  // removed meanwhile (Broken)
+    std::lock_guard relock(mu_);
+    auto it = broken_.find(content);
+    return it == broken_.end() ? Status::OK() : it->second;
+  }
   // Finish syncs the file; ingestion links it into the database and
   // records it in the MANIFEST (durable), then removes the staged name.
   rocksdb::Status s = table->writer->Finish();
@@ -219,31 +239,10 @@ Status ContentSpace::IngestStaged(uint64_t content) {
 }
 
 Status ContentSpace::Broken(uint64_t content, const Status& why) {
-  if (std::shared_ptr<StagedTable> table = TakeStaged(content)) {
-    std::lock_guard lock(table->mu);
-    table->writer.reset();
-    std::remove(table->path.c_str());
-  }
+  RemoveStaged(TakeStaged(content));
   std::lock_guard lock(mu_);
   broken_.emplace(content, why);
   return why;
-}
-
-Status ContentSpace::BrokenStatus(uint64_t content) {
-  std::lock_guard lock(mu_);
-  auto it = broken_.find(content);
-  return it == broken_.end() ? Status::OK() : it->second;
-}
-
-void ContentSpace::DiscardStaged(uint64_t content) {
-  if (std::shared_ptr<StagedTable> table = TakeStaged(content)) {
-    std::lock_guard lock(table->mu);
-    table->writer.reset();
-    std::remove(table->path.c_str());
-  }
-  std::lock_guard lock(mu_);
-  unflushed_.erase(content);
-  broken_.erase(content);
 }
 
 Status ContentSpace::Seal(uint64_t content) {
@@ -286,20 +285,21 @@ void ContentSpace::Pin(const std::vector<uint64_t>& contents) {
 }
 
 void ContentSpace::Unpin(const std::vector<uint64_t>& contents) {
-  std::vector<uint64_t> released;
+  std::vector<std::shared_ptr<StagedTable>> abandoned;
   {
     std::lock_guard lock(mu_);
     for (uint64_t c : contents) {
       auto it = pins_.find(c);
-      if (it != pins_.end() && --it->second <= 0) {
-        pins_.erase(it);
-        released.push_back(c);
-      }
+      if (it == pins_.end() || --it->second > 0) continue;
+      pins_.erase(it);
+      // A content nobody pins is garbage or committed (sealed): what is
+      // still staged for it was abandoned by its writer.
+      if (auto table = TakeStagedLocked(c)) abandoned.push_back(table);
+      unflushed_.erase(c);
+      broken_.erase(c);
     }
   }
-  // A content nobody pins is garbage or committed (sealed): what is still
-  // staged for it was abandoned by its writer.
-  for (uint64_t c : released) DiscardStaged(c);
+  for (const auto& table : abandoned) RemoveStaged(table);  // file I/O
 }
 
 Status ContentSpace::PinnedLocked(std::vector<uint64_t>* pinned,

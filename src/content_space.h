@@ -53,7 +53,7 @@ class ContentSpace : public ChunkIO {
 
   Status ReadChunk(uint64_t content, uint32_t index, std::string* out) override;
   Status ReadChunks(const std::vector<ChunkId>& ids,
-                    std::vector<std::string>* out) override;
+                    const ChunkVisitor& visit) override;
   Status WriteChunks(uint64_t content,
                      const std::vector<ChunkWrite>& chunks) override;
   Status NewContent(uint64_t* content) override;
@@ -108,15 +108,14 @@ class ContentSpace : public ChunkIO {
   Status IngestStaged(uint64_t content);
   // Takes the staged table of `content` out of staged_ (null if none).
   std::shared_ptr<StagedTable> TakeStaged(uint64_t content);
+  // REQUIRES: mu_ held.
+  std::shared_ptr<StagedTable> TakeStagedLocked(uint64_t content);
+  // Closes and removes a table taken out of staged_ (null: nothing).
+  static void RemoveStaged(const std::shared_ptr<StagedTable>& table);
   // Chunks of `content` were lost (a staged table could not be written or
   // ingested): every later use of it fails with `why`, so that no record
   // ever refers to them.
   Status Broken(uint64_t content, const Status& why);
-  // Removes what was staged for `content` and forgets it (its writer is
-  // gone).
-  void DiscardStaged(uint64_t content);
-  // The error a broken content keeps failing with, or OK.
-  Status BrokenStatus(uint64_t content);
 
   bool loaded_ = false;                     // guarded by mu_
   uint64_t next_ = 1;                       // guarded by mu_

@@ -28,7 +28,7 @@ class MemoryChunkIO : public ChunkIO {
     return Status::OK();
   }
   Status ReadChunks(const std::vector<ChunkId>& ids,
-                    std::vector<std::string>* out) override {
+                    const ChunkVisitor& visit) override {
     ++batches_;
     last_batch_ = ids.size();
     for (size_t i = 1; i < ids.size(); ++i) {
@@ -36,7 +36,7 @@ class MemoryChunkIO : public ChunkIO {
                   std::tie(ids[i].content, ids[i].index))
           << "ids not sorted";
     }
-    return ChunkIO::ReadChunks(ids, out);
+    return ChunkIO::ReadChunks(ids, visit);
   }
   Status WriteChunks(uint64_t content,
                      const std::vector<ChunkWrite>& chunks) override {

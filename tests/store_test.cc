@@ -29,6 +29,16 @@ class StoreApiTest : public StoreTest {
     StoreTest::SetUp();
     ASSERT_OK(store().CreateDataset("ds", kDirAttrs));
   }
+  // A follower (RocksDB secondary) of the store's database, its own state
+  // under dir_/`name`.
+  std::unique_ptr<Store> OpenFollower(const std::string& name) {
+    StoreOptions fo = options_;
+    fo.mode = StoreOptions::Mode::kSecondary;
+    fo.secondary_path = dir_.Sub(name);
+    std::unique_ptr<Store> follower;
+    EXPECT_OK(Store::Open(fo, db_path(), &follower));
+    return follower;
+  }
   std::vector<uint64_t> Timestamps(std::string_view ds, std::string_view row,
                                    std::string_view col) {
     std::vector<Version> versions;
@@ -143,11 +153,8 @@ TEST_F(StoreApiTest, DatasetsAreMadeFromFamiliesMadeInBatches) {
   }
   ASSERT_OK(store().CreateDataset("after", kDirAttrs));  // a spare, or more
   ASSERT_OK(store().Put("after", "r", "c", "new", 5));
-  StoreOptions fo = options_;
-  fo.mode = StoreOptions::Mode::kSecondary;
-  fo.secondary_path = dir_.Sub("secondary");
-  std::unique_ptr<Store> follower;
-  ASSERT_OK(Store::Open(fo, db_path(), &follower));
+  std::unique_ptr<Store> follower = OpenFollower("secondary");
+  ASSERT_NE(follower, nullptr);
   EXPECT_EQ(follower->ListDatasets().size(), 202u);
   Version v;
   ASSERT_OK(follower->GetLatest("after", "r", "c", &v));
@@ -957,11 +964,8 @@ TEST_F(StoreApiTest, ReadOnlyOpenRefusesWrites) {
 // follower's CatchUp must open them, drop them, and keep catching up.
 TEST_F(StoreApiTest, FollowerFollowsDatasetsCreatedAndDroppedLater) {
   ASSERT_OK(store().Put("ds", "r", "c", "v0", 5));
-  StoreOptions fo = options_;
-  fo.mode = StoreOptions::Mode::kSecondary;
-  fo.secondary_path = dir_.Sub("follower");
-  std::unique_ptr<Store> follower;
-  ASSERT_OK(Store::Open(fo, db_path(), &follower));
+  std::unique_ptr<Store> follower = OpenFollower("follower");
+  ASSERT_NE(follower, nullptr);
   DatasetInfo info;
 
   ASSERT_OK(store().CreateDataset("later", kDirAttrs));
@@ -1017,11 +1021,8 @@ TEST_F(StoreApiTest, FollowerSeesADatasetMadeAgainWithTheSameRecord) {
   const Attrs attrs{0755, 1000, 1000, 1000};
   ASSERT_OK(store().CreateDataset("again", attrs));
   ASSERT_OK(store().Put("again", "r", "c", "first", 9));
-  StoreOptions fo = options_;
-  fo.mode = StoreOptions::Mode::kSecondary;
-  fo.secondary_path = dir_.Sub("follower");
-  std::unique_ptr<Store> follower;
-  ASSERT_OK(Store::Open(fo, db_path(), &follower));
+  std::unique_ptr<Store> follower = OpenFollower("follower");
+  ASSERT_NE(follower, nullptr);
   Version v;
   ASSERT_OK(follower->GetLatest("again", "r", "c", &v));
   EXPECT_EQ(v.value, "first");
